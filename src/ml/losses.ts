@@ -1,0 +1,283 @@
+/**
+ * Log-probabilities, DPO and WPO on a batch of scored sequences.
+ *
+ * Conventions (the same as TRL after its shift): row n = s·T + t of the
+ * logits [S·T, V] is the distribution for `targets[n]`, and `mask[n]` is 1
+ * when that target is a response token. Masked targets are clamped to a
+ * valid id so a pad id never indexes out of range. A preference batch holds
+ * S = 2B sequences: the B chosen responses, then the B rejected ones, pair i
+ * being rows i and B + i.
+ *
+ * The loss head is one `tf.customGrad`: the forward pass computes per-token
+ * log-softmax terms with a handful of kernels, the small per-sequence algebra
+ * runs in float64 JS, and the gradient with respect to the logits is the
+ * closed form c_s · m_n · (onehot(y_n) − softmax(z_n)), where c_s is the
+ * derivative of the loss with respect to sequence s's summed log-prob.
+ */
+import type * as tfc from "@tensorflow/tfjs-core"
+import { tf } from "./tf.ts"
+
+/** Targets and mask of S sequences of T positions, in host memory. */
+export interface ScoredSequences {
+  readonly S: number
+  readonly T: number
+  /** [S·T] target ids, clamped to [0, V) where masked. */
+  readonly targets: Int32Array
+  /** [S·T] 1 on response targets, 0 on prompt and padding. */
+  readonly mask: Float32Array
+}
+
+export type PreferenceMethod = "dpo" | "wpo"
+
+export interface PreferenceOptions {
+  readonly method: PreferenceMethod
+  readonly beta: number
+  /**
+   * Upper bound of the WPO pair weight: W = exp(min(log w_c + log w_r, log clamp)).
+   * Default 1 (the WPO paper's code and TRL before v0.29); Infinity disables it.
+   */
+  readonly clamp?: number
+}
+
+/** Per-pair values of one preference batch (float64, detached from the graph). */
+export interface PreferenceStats {
+  readonly loss: number
+  readonly policyChosen: Float64Array
+  readonly policyRejected: Float64Array
+  readonly refChosen: Float64Array
+  readonly refRejected: Float64Array
+  readonly chosenRewards: Float64Array
+  readonly rejectedRewards: Float64Array
+  /** β·Δ per pair. */
+  readonly margins: Float64Array
+  /** −log σ(β·Δ) per pair. */
+  readonly dpoLosses: Float64Array
+  /** 1 when the chosen reward is strictly greater, else 0 (ties count as wrong). */
+  readonly correct: Float64Array
+  readonly logWChosen: Float64Array
+  readonly logWRejected: Float64Array
+  /** log W before the clamp. */
+  readonly logWPair: Float64Array
+  /** The weight used by the loss: 1 for DPO, the clamped WPO weight for WPO. */
+  readonly weights: Float64Array
+  /** Response token counts per sequence (chosen, then rejected). */
+  readonly lengths: Int32Array
+}
+
+/** Sum of mask per sequence. */
+export const responseLengths = (batch: ScoredSequences): Int32Array => {
+  const lengths = new Int32Array(batch.S)
+  for (let n = 0; n < batch.S * batch.T; n++) if (batch.mask[n]! > 0) lengths[Math.floor(n / batch.T)]! += 1
+  return lengths
+}
+
+const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
+const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
+
+interface HeadTensors {
+  /** [N] log-sum-exp of each row. */
+  readonly lse: tfc.Tensor1D
+  /** [S] summed response log-probs. */
+  readonly seqLogp: tfc.Tensor1D
+  /** [S] summed WPO log-ratios q_t = z[y] + LSE(z) − LSE(2z), or undefined. */
+  readonly seqRatio: tfc.Tensor1D | undefined
+}
+
+const flatTargetIndex = (batch: ScoredSequences, V: number): Int32Array => {
+  const index = new Int32Array(batch.S * batch.T)
+  for (let n = 0; n < index.length; n++) index[n] = n * V + batch.targets[n]!
+  return index
+}
+
+const headForward = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadTensors => {
+  const [N, V] = logits.shape
+  if (N !== batch.S * batch.T) throw new Error(`logits have ${N} rows, expected S·T = ${batch.S * batch.T}`)
+  const mask = tf.tensor1d(batch.mask, "float32")
+  const lse = tf.logSumExp(logits, 1) as tfc.Tensor1D
+  const targetLogits = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))
+  // Masking by multiplication is safe here: every term is finite when the logits are.
+  const tokenLogp = tf.mul(tf.sub(targetLogits, lse), mask)
+  const seqLogp = tf.sum(tf.reshape(tokenLogp, [batch.S, batch.T]), 1) as tfc.Tensor1D
+  let seqRatio: tfc.Tensor1D | undefined
+  if (withRatio) {
+    const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
+    const ratio = tf.mul(tf.sub(tf.add(targetLogits, lse), lse2), mask)
+    seqRatio = tf.sum(tf.reshape(ratio, [batch.S, batch.T]), 1) as tfc.Tensor1D
+  }
+  return { lse, seqLogp, seqRatio }
+}
+
+/**
+ * Builds a scalar loss of the summed log-probs with a closed-form gradient.
+ * `lossOf` receives the per-sequence sums (float64) and returns the loss value
+ * and dLoss/dSeqLogp per sequence, which must treat anything else as constant.
+ */
+const logProbLoss = (
+  batch: ScoredSequences,
+  withRatio: boolean,
+  lossOf: (seqLogp: Float32Array, seqRatio: Float32Array | undefined) => { loss: number; coefficients: Float64Array },
+): ((logits: tfc.Tensor2D) => tfc.Scalar) =>
+  tf.customGrad((...args: unknown[]) => {
+    const logits = args[0] as tfc.Tensor2D
+    const save = args[1] as tfc.GradSaveFunc
+    const head = headForward(logits, batch, withRatio)
+    const { loss, coefficients } = lossOf(head.seqLogp.dataSync() as Float32Array, head.seqRatio?.dataSync() as Float32Array | undefined)
+    save([logits, head.lse])
+    const value = tf.scalar(loss, "float32")
+    const gradFunc = (dy: tfc.Tensor, saved: tfc.Tensor[]) => {
+      const [z, lse] = saved as [tfc.Tensor2D, tfc.Tensor1D]
+      const [N, V] = z.shape
+      const perRow = new Float32Array(N)
+      for (let n = 0; n < N; n++) perRow[n] = coefficients[Math.floor(n / batch.T)]! * batch.mask[n]!
+      const probs = tf.exp(tf.sub(z, tf.reshape(lse, [N, 1])))
+      const onehot = tf.cast(tf.oneHot(tf.tensor1d(batch.targets, "int32"), V), "float32")
+      return tf.mul(tf.mul(tf.sub(onehot, probs), tf.tensor2d(perRow, [N, 1])), dy)
+    }
+    return { value, gradFunc }
+  }) as unknown as (logits: tfc.Tensor2D) => tfc.Scalar
+
+/**
+ * Returns the summed response log-prob of each sequence (float64 copies of
+ * float32 sums), with no gradient.
+ */
+export const sequenceLogProbsFromLogits = (logits: tfc.Tensor2D, batch: ScoredSequences): Float64Array =>
+  tf.tidy(() => Float64Array.from(headForward(logits, batch, false).seqLogp.dataSync()))
+
+/** Per-token values of one batch (float64 copies; masked log-probs and ratios are 0). */
+export interface TokenStats {
+  readonly logp: Float64Array
+  /** log Σ_v π(v)² = LSE(2z) − 2·LSE(z), at every position. */
+  readonly logSumP2: Float64Array
+  /** q_t = log π(y_t) − log Σ_v π(v)². */
+  readonly wpoLogRatio: Float64Array
+}
+
+/** Computes per-token log-probs and WPO terms, with no gradient. */
+export const tokenStats = (logits: tfc.Tensor2D, batch: ScoredSequences): TokenStats =>
+  tf.tidy(() => {
+    const [N, V] = logits.shape
+    const mask = tf.tensor1d(batch.mask, "float32")
+    const lse = tf.logSumExp(logits, 1)
+    const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
+    const zt = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))
+    const logp = tf.mul(tf.sub(zt, lse), mask)
+    const logSumP2 = tf.sub(lse2, tf.mul(lse, tf.scalar(2)))
+    const ratio = tf.mul(tf.sub(tf.add(zt, lse), lse2), mask)
+    return {
+      logp: Float64Array.from(logp.dataSync()),
+      logSumP2: Float64Array.from(logSumP2.dataSync()),
+      wpoLogRatio: Float64Array.from(ratio.dataSync()),
+    }
+  })
+
+/**
+ * Computes the DPO/WPO statistics of a preference batch from the policy's
+ * per-sequence sums (`seqLogp`, and `seqRatio` for WPO) and the reference's
+ * summed log-probs. Pure float64 JS; used by the loss and by evaluation.
+ */
+export const preferenceStats = (
+  seqLogp: ArrayLike<number>,
+  seqRatio: ArrayLike<number> | undefined,
+  refLogp: ArrayLike<number>,
+  lengths: Int32Array,
+  options: PreferenceOptions,
+): PreferenceStats & { coefficients: Float64Array } => {
+  const S = seqLogp.length
+  if (S % 2 !== 0) throw new Error(`a preference batch needs an even number of sequences, got ${S}`)
+  if (refLogp.length !== S) throw new Error(`reference log-probs have ${refLogp.length} entries, expected ${S}`)
+  const B = S / 2
+  const { beta } = options
+  const logClamp = Math.log(options.clamp ?? 1)
+  const f = () => new Float64Array(B)
+  const [policyChosen, policyRejected, refChosen, refRejected] = [f(), f(), f(), f()]
+  const [chosenRewards, rejectedRewards, margins, dpoLosses, correct] = [f(), f(), f(), f(), f()]
+  const [logWChosen, logWRejected, logWPair, weights] = [f(), f(), f(), f()]
+  const coefficients = new Float64Array(S)
+  let loss = 0
+  for (let i = 0; i < B; i++) {
+    policyChosen[i] = seqLogp[i]!
+    policyRejected[i] = seqLogp[B + i]!
+    refChosen[i] = refLogp[i]!
+    refRejected[i] = refLogp[B + i]!
+    const rhoC = policyChosen[i]! - refChosen[i]!
+    const rhoR = policyRejected[i]! - refRejected[i]!
+    chosenRewards[i] = beta * rhoC
+    rejectedRewards[i] = beta * rhoR
+    margins[i] = beta * (rhoC - rhoR)
+    dpoLosses[i] = softplus(-margins[i]!)
+    correct[i] = chosenRewards[i]! > rejectedRewards[i]! ? 1 : 0
+    if (seqRatio !== undefined) {
+      // log w = mean of q_t over response tokens; an empty response has log w = 0.
+      logWChosen[i] = seqRatio[i]! / Math.max(1, lengths[i]!)
+      logWRejected[i] = seqRatio[B + i]! / Math.max(1, lengths[B + i]!)
+      logWPair[i] = logWChosen[i]! + logWRejected[i]!
+    }
+    weights[i] = options.method === "wpo" ? Math.exp(Math.min(logWPair[i]!, logClamp)) : 1
+    loss += (weights[i]! * dpoLosses[i]!) / B
+    const g = (beta / B) * weights[i]! * sigmoid(-margins[i]!)
+    coefficients[i] = -g
+    coefficients[B + i] = g
+  }
+  return {
+    loss,
+    policyChosen,
+    policyRejected,
+    refChosen,
+    refRejected,
+    chosenRewards,
+    rejectedRewards,
+    margins,
+    dpoLosses,
+    correct,
+    logWChosen,
+    logWRejected,
+    logWPair,
+    weights,
+    lengths,
+    coefficients,
+  }
+}
+
+/**
+ * Builds the DPO or WPO loss of a preference batch as a function of the
+ * policy logits [2B·T, V]. The WPO weight comes from the same logits and is
+ * a constant in the backward pass. `stats()` returns the values of the last
+ * evaluation.
+ */
+export const preferenceLoss = (
+  batch: ScoredSequences,
+  refLogp: ArrayLike<number>,
+  options: PreferenceOptions,
+): { loss: (logits: tfc.Tensor2D) => tfc.Scalar; stats: () => PreferenceStats } => {
+  if (!(options.beta > 0)) throw new Error(`beta must be positive, got ${options.beta}`)
+  if (options.clamp !== undefined && !(options.clamp > 0)) throw new Error(`clamp must be positive, got ${options.clamp}`)
+  const lengths = responseLengths(batch)
+  let last: PreferenceStats | undefined
+  const loss = logProbLoss(batch, true, (seqLogp, seqRatio) => {
+    const stats = preferenceStats(seqLogp, seqRatio, refLogp, lengths, options)
+    last = stats
+    return { loss: stats.loss, coefficients: stats.coefficients }
+  })
+  return {
+    loss,
+    stats: () => {
+      if (last === undefined) throw new Error("the loss has not been evaluated yet")
+      return last
+    },
+  }
+}
+
+/**
+ * Builds the mean next-token cross-entropy over the masked targets as a
+ * function of the logits [S·T, V].
+ */
+export const languageModelLoss = (batch: ScoredSequences): ((logits: tfc.Tensor2D) => tfc.Scalar) => {
+  let count = 0
+  for (const m of batch.mask) count += m
+  const scale = 1 / Math.max(1, count)
+  return logProbLoss(batch, false, (seqLogp) => {
+    let total = 0
+    for (const value of seqLogp) total += value
+    return { loss: -total * scale, coefficients: new Float64Array(batch.S).fill(-scale) }
+  })
+}

@@ -1,0 +1,301 @@
+/**
+ * Decoder-only transformer of the Llama / Qwen2 family on tfjs: RMSNorm,
+ * rotary positions in the Hugging Face (rotate_half) layout, grouped-query
+ * attention, SwiGLU, optional q/k/v bias, tied or untied embeddings.
+ *
+ * Parameters are kept in a layout that needs few kernel launches: linear
+ * weights are stored [in, out] (Hugging Face stores [out, in]), q/k/v are one
+ * fused matrix and gate/up another. `toHfTensors` and `fromHfTensors` convert
+ * to and from Hugging Face tensor names and layouts.
+ */
+import type * as tfc from "@tensorflow/tfjs-core"
+import { type ModelConfig, headDim, validateConfig } from "./config.ts"
+import { Prng } from "./prng.ts"
+import { tf } from "./tf.ts"
+import type { Tokenizer } from "./tokenizer.ts"
+
+/** A float32 tensor as plain data, in row-major order. */
+export interface HostTensor {
+  readonly shape: number[]
+  readonly data: Float32Array
+}
+
+interface LayerParams {
+  readonly attnNorm: tfc.Variable
+  /** [d, (H + 2·Hkv)·hd]: q, then k, then v columns. */
+  readonly qkv: tfc.Variable
+  readonly qkvBias: tfc.Variable | undefined
+  /** [H·hd, d] */
+  readonly o: tfc.Variable
+  readonly mlpNorm: tfc.Variable
+  /** [d, 2·I]: gate columns, then up columns. */
+  readonly gateUp: tfc.Variable
+  /** [I, d] */
+  readonly down: tfc.Variable
+}
+
+interface PositionTables {
+  /** [T, C] with C = (H + 2·Hkv)·hd; cos for q and k columns (q scaled by 1/sqrt(hd)), 1 for v. */
+  readonly cos: tfc.Tensor2D
+  /** [T, C]; sin for q and k columns (q scaled by 1/sqrt(hd)), 0 for v. */
+  readonly sin: tfc.Tensor2D
+  /** [G·T, T] additive causal mask, 0 where allowed and -1e9 above the diagonal, repeated G = H/Hkv times. */
+  readonly mask: tfc.Tensor2D
+}
+
+let modelCounter = 0
+
+export class Model {
+  readonly config: ModelConfig
+  readonly tokenizer: Tokenizer | undefined
+  /** Where the weights came from, for metadata (a preset name and seed, or a path). */
+  readonly source: string
+  readonly embed: tfc.Variable
+  readonly layers: ReadonlyArray<LayerParams>
+  readonly norm: tfc.Variable
+  /** [d, V]; undefined when the output layer reuses `embed`. */
+  readonly lmHead: tfc.Variable | undefined
+  private readonly tables = new Map<number, PositionTables>()
+  private readonly rotate: tfc.Tensor2D
+  private disposed = false
+
+  private constructor(
+    config: ModelConfig,
+    tensors: Map<string, HostTensor>,
+    tokenizer: Tokenizer | undefined,
+    source: string,
+    trainable: boolean,
+  ) {
+    this.config = validateConfig(config)
+    this.tokenizer = tokenizer
+    this.source = source
+    const id = modelCounter++
+    const variable = (name: string): tfc.Variable => {
+      const t = tensors.get(name)
+      if (t === undefined) throw new Error(`${source}: missing parameter ${name}`)
+      return tf.variable(tf.tensor(t.data, t.shape, "float32"), trainable, `m${id}/${name}`)
+    }
+    this.embed = variable("embed")
+    this.layers = Array.from({ length: config.numLayers }, (_, i) => ({
+      attnNorm: variable(`layers.${i}.attn_norm`),
+      qkv: variable(`layers.${i}.qkv`),
+      qkvBias: config.attentionBias ? variable(`layers.${i}.qkv_bias`) : undefined,
+      o: variable(`layers.${i}.o`),
+      mlpNorm: variable(`layers.${i}.mlp_norm`),
+      gateUp: variable(`layers.${i}.gate_up`),
+      down: variable(`layers.${i}.down`),
+    }))
+    this.norm = variable("norm")
+    this.lmHead = config.tieWordEmbeddings ? undefined : variable("lm_head")
+    this.rotate = tf.keep(rotateHalfMatrix(headDim(config)))
+  }
+
+  /** Builds a model from parameters in the internal layout (see `parameterShapes`). */
+  static fromParameters(
+    config: ModelConfig,
+    tensors: Map<string, HostTensor>,
+    options: { tokenizer?: Tokenizer; source?: string; trainable?: boolean } = {},
+  ): Model {
+    const shapes = parameterShapes(config)
+    for (const [name, shape] of shapes) {
+      const t = tensors.get(name)
+      if (t === undefined) throw new Error(`${options.source ?? "model"}: missing parameter ${name}`)
+      if (t.shape.join(",") !== shape.join(",")) {
+        throw new Error(
+          `${options.source ?? "model"}: parameter ${name} has shape [${t.shape}], expected [${shape}] from the config`,
+        )
+      }
+    }
+    return new Model(config, tensors, options.tokenizer, options.source ?? "parameters", options.trainable ?? true)
+  }
+
+  /**
+   * Initialises a model from a seed: linear and embedding weights from
+   * N(0, 0.02²) as in Hugging Face's `initializer_range`, norm weights 1,
+   * biases 0.
+   */
+  static fromSeed(config: ModelConfig, seed: number, tokenizer?: Tokenizer, source?: string): Model {
+    validateConfig(config)
+    const prng = new Prng(seed)
+    const tensors = new Map<string, HostTensor>()
+    for (const [name, shape] of parameterShapes(config)) {
+      const size = shape.reduce((p, d) => p * d, 1)
+      const data = new Float32Array(size)
+      if (name.endsWith("norm")) data.fill(1)
+      else if (!name.endsWith("bias")) for (let i = 0; i < size; i++) data[i] = 0.02 * prng.normal()
+      tensors.set(name, { shape, data })
+    }
+    return new Model(config, tensors, tokenizer, source ?? `seed ${seed}`, true)
+  }
+
+  /** Trainable parameters in a fixed order (the order of `parameterShapes`). */
+  variables(): tfc.Variable[] {
+    const list: tfc.Variable[] = [this.embed]
+    for (const layer of this.layers) {
+      list.push(layer.attnNorm, layer.qkv)
+      if (layer.qkvBias) list.push(layer.qkvBias)
+      list.push(layer.o, layer.mlpNorm, layer.gateUp, layer.down)
+    }
+    list.push(this.norm)
+    if (this.lmHead) list.push(this.lmHead)
+    return list
+  }
+
+  /** Parameters in the internal layout, copied to host memory, keyed by internal name. */
+  parameters(): Map<string, HostTensor> {
+    const names = [...parameterShapes(this.config).keys()]
+    const vars = this.variables()
+    return new Map(names.map((name, i) => [name, { shape: vars[i]!.shape.slice(), data: vars[i]!.dataSync() as Float32Array }]))
+  }
+
+  /** Returns an independent copy; `trainable: false` gives a frozen reference. */
+  clone(options: { trainable?: boolean } = {}): Model {
+    return new Model(this.config, this.parameters(), this.tokenizer, this.source, options.trainable ?? true)
+  }
+
+  /**
+   * Runs the transformer on right-padded token ids.
+   * ids: int32 [S, T] with T <= config.maxLength. Returns logits float32 [S·T, V]
+   * (row s·T + t predicts the token at position t + 1 of sequence s).
+   */
+  forward(ids: tfc.Tensor2D): tfc.Tensor2D {
+    if (this.disposed) throw new Error("model was disposed")
+    const [S, T] = ids.shape
+    if (T > this.config.maxLength) {
+      throw new Error(`sequence length ${T} exceeds the model's maxLength ${this.config.maxLength}`)
+    }
+    const { hiddenSize: d, numHeads: H, numKvHeads: Hkv, vocabSize: V } = this.config
+    const hd = headDim(this.config)
+    const G = H / Hkv
+    const N = S * T
+    const tables = this.positionTables(T)
+    return tf.tidy(() => {
+      const flatIds = tf.reshape(ids, [N])
+      let x: tfc.Tensor2D =
+        tf.getBackend() === "cpu"
+          ? // The cpu backend's gather gradient is O(V·N); a one-hot matmul is faster there.
+            tf.matMul(tf.cast(tf.oneHot(flatIds, V), "float32"), this.embed as tfc.Tensor2D)
+          : (tf.gather(this.embed, flatIds) as tfc.Tensor2D)
+      for (const layer of this.layers) {
+        // Attention block.
+        const h = this.rmsNorm(x, layer.attnNorm)
+        let qkv = tf.matMul(h, layer.qkv as tfc.Tensor2D)
+        if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
+        const heads = H + 2 * Hkv
+        const rotated = tf.reshape(tf.matMul(tf.reshape(qkv, [N * heads, hd]), this.rotate), [S, T, heads * hd])
+        const withPositions = tf.add(tf.mul(tf.reshape(qkv, [S, T, heads * hd]), tables.cos), tf.mul(rotated, tables.sin))
+        const byHead = tf.transpose(tf.reshape(withPositions, [S, T, heads, hd]), [0, 2, 1, 3])
+        const [q, k, v] = tf.split(byHead, [H, Hkv, Hkv], 1) as [tfc.Tensor4D, tfc.Tensor4D, tfc.Tensor4D]
+        // Query heads j·G … j·G+G-1 share key/value head j, so group them along the time axis.
+        const grouped = tf.reshape(q, [S, Hkv, G * T, hd])
+        const scores = tf.add(tf.matMul(grouped, k, false, true), tables.mask)
+        const context = tf.matMul(tf.softmax(scores), v)
+        const merged = tf.reshape(tf.transpose(tf.reshape(context, [S, H, T, hd]), [0, 2, 1, 3]), [N, H * hd])
+        x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
+        // SwiGLU block.
+        const m = this.rmsNorm(x, layer.mlpNorm)
+        const [gate, up] = tf.split(tf.matMul(m, layer.gateUp as tfc.Tensor2D), 2, 1)
+        const act = tf.mul(tf.mul(gate!, tf.sigmoid(gate!)), up!)
+        x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
+      }
+      const final = this.rmsNorm(x, this.norm)
+      void d
+      return this.lmHead
+        ? tf.matMul(final, this.lmHead as tfc.Tensor2D)
+        : tf.matMul(final, this.embed as tfc.Tensor2D, false, true)
+    })
+  }
+
+  private rmsNorm(x: tfc.Tensor2D, weight: tfc.Variable): tfc.Tensor2D {
+    const meanSquare = tf.mean(tf.square(x), 1, true)
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.rmsNormEps))), weight)
+  }
+
+  private positionTables(T: number): PositionTables {
+    const cached = this.tables.get(T)
+    if (cached) return cached
+    const { numHeads: H, numKvHeads: Hkv, ropeTheta } = this.config
+    const hd = headDim(this.config)
+    const G = H / Hkv
+    const C = (H + 2 * Hkv) * hd
+    const cos = new Float32Array(T * C)
+    const sin = new Float32Array(T * C)
+    const scale = 1 / Math.sqrt(hd)
+    for (let t = 0; t < T; t++) {
+      for (let head = 0; head < H + 2 * Hkv; head++) {
+        for (let j = 0; j < hd; j++) {
+          const at = t * C + head * hd + j
+          if (head >= H + Hkv) {
+            cos[at] = 1
+            sin[at] = 0
+            continue
+          }
+          const i = j % (hd / 2)
+          const angle = t * Math.pow(ropeTheta, (-2 * i) / hd)
+          const factor = head < H ? scale : 1
+          cos[at] = Math.cos(angle) * factor
+          sin[at] = Math.sin(angle) * factor
+        }
+      }
+    }
+    const mask = new Float32Array(G * T * T)
+    for (let g = 0; g < G; g++) {
+      for (let t = 0; t < T; t++) for (let u = t + 1; u < T; u++) mask[(g * T + t) * T + u] = -1e9
+    }
+    const tables: PositionTables = {
+      cos: tf.keep(tf.tensor2d(cos, [T, C])),
+      sin: tf.keep(tf.tensor2d(sin, [T, C])),
+      mask: tf.keep(tf.tensor2d(mask, [G * T, T])),
+    }
+    this.tables.set(T, tables)
+    return tables
+  }
+
+  /** Number of trainable scalars. */
+  parameterCount(): number {
+    return this.variables().reduce((n, v) => n + v.size, 0)
+  }
+
+  /** Releases every tensor the model holds. */
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    for (const v of this.variables()) v.dispose()
+    for (const t of this.tables.values()) {
+      t.cos.dispose()
+      t.sin.dispose()
+      t.mask.dispose()
+    }
+    this.rotate.dispose()
+  }
+}
+
+/** [hd, hd] matrix R with x·R = rotate_half(x) = concat(-x[hd/2:], x[:hd/2]). */
+const rotateHalfMatrix = (hd: number): tfc.Tensor2D => {
+  const half = hd / 2
+  const r = new Float32Array(hd * hd)
+  for (let j = 0; j < half; j++) {
+    r[(j + half) * hd + j] = -1
+    r[j * hd + j + half] = 1
+  }
+  return tf.tensor2d(r, [hd, hd])
+}
+
+/** Internal parameter names and shapes, in the order of `Model.variables()`. */
+export const parameterShapes = (config: ModelConfig): Map<string, number[]> => {
+  const { vocabSize: V, hiddenSize: d, intermediateSize: I, numHeads: H, numKvHeads: Hkv } = config
+  const hd = headDim(config)
+  const shapes = new Map<string, number[]>([["embed", [V, d]]])
+  for (let i = 0; i < config.numLayers; i++) {
+    shapes.set(`layers.${i}.attn_norm`, [d])
+    shapes.set(`layers.${i}.qkv`, [d, (H + 2 * Hkv) * hd])
+    if (config.attentionBias) shapes.set(`layers.${i}.qkv_bias`, [(H + 2 * Hkv) * hd])
+    shapes.set(`layers.${i}.o`, [H * hd, d])
+    shapes.set(`layers.${i}.mlp_norm`, [d])
+    shapes.set(`layers.${i}.gate_up`, [d, 2 * I])
+    shapes.set(`layers.${i}.down`, [I, d])
+  }
+  shapes.set("norm", [d])
+  if (!config.tieWordEmbeddings) shapes.set("lm_head", [d, V])
+  return shapes
+}
