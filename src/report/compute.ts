@@ -88,9 +88,12 @@ const observedDirection = (mean: Percent): ObservedDirection => {
 const expectedSign = (expected: ExpectedDirection): 1 | -1 | null =>
   expected === "A>B" ? 1 : expected === "A<B" ? -1 : null
 
-/** Returns whether `count / total >= threshold`, compared exactly. */
+/**
+ * Returns whether `count / total >= threshold`, compared exactly with the
+ * threshold read as the decimal it prints as (4 of 5 seeds meets 0.8).
+ */
 const shareAtLeast = (count: number, total: number, threshold: number): boolean =>
-  Q.compare(Q.rational(BigInt(count), BigInt(total)), Q.fromNumber(threshold)) >= 0
+  Q.compare(Q.rational(BigInt(count), BigInt(total)), Q.fromShortestDecimal(threshold)) >= 0
 
 /**
  * Applies the verdict rule. For an expected A>B or A<B: MATCH when the mean is
@@ -107,7 +110,7 @@ export const verdictFor = (
   if (expected === "explor.") return null
   const mean = Q.mean(diffs)
   if (expected === "A=B") {
-    return Q.compare(Q.absolute(mean), Q.fromNumber(thresholds.equalPp)) <= 0 ? "OK" : "DIFF"
+    return Q.compare(Q.absolute(mean), Q.fromShortestDecimal(thresholds.equalPp)) <= 0 ? "OK" : "DIFF"
   }
   const direction = expectedSign(expected)
   if (Q.sign(mean) !== direction) return "MISMATCH"

@@ -56,6 +56,20 @@ export const fromNumber = (value: number): Rational => {
     : rational(signed, 1n << BigInt(-exponent))
 }
 
+/**
+ * Converts a double to the decimal it prints as (JavaScript's shortest
+ * round-trip form), so a threshold written as 0.8 compares as exactly 4/5
+ * rather than as the double 0.8000000000000000444.
+ */
+export const fromShortestDecimal = (value: number): Rational => {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(value))
+  if (match === null) throw new Error(`internal error: cannot read ${value} as a decimal`)
+  const [, minus, whole, fraction = "", exponentText = "0"] = match
+  const exponent = Number(exponentText) - fraction.length
+  const digits = BigInt(`${minus}${whole}${fraction}`)
+  return exponent >= 0 ? rational(digits * 10n ** BigInt(exponent)) : rational(digits, 10n ** BigInt(-exponent))
+}
+
 export const fromInteger = (value: number): Rational => rational(BigInt(value))
 
 export const add = (a: Rational, b: Rational): Rational =>
@@ -97,20 +111,28 @@ export const populationVariance = (values: ReadonlyArray<Rational>): Rational =>
   return mean(squares)
 }
 
+const bitLength = (value: bigint): number => abs(value).toString(2).length
+
 /**
- * Converts to the nearest double. Both parts are shifted into range first, so
- * fractions whose denominator exceeds the double range still convert.
+ * Converts to a double (for JSON output and plots; the printed figures use the
+ * exact value). Parts beyond the double range are scaled by a power of two
+ * first, so 1 / 2^1074 still converts to the smallest subnormal.
  */
 export const toNumber = (a: Rational): number => {
-  let num = a.num
-  let den = a.den
-  const limit = 1n << 1000n
-  while (abs(num) > limit || den > limit) {
-    num >>= 1n
-    den >>= 1n
-    if (den === 0n) return num === 0n ? 0 : num < 0n ? -Infinity : Infinity
+  if (bitLength(a.num) < 1000 && bitLength(a.den) < 1000) return Number(a.num) / Number(a.den)
+  // Keep 64 significant bits of the quotient, then undo the scaling in steps that stay in range.
+  let shift = 64 - (bitLength(a.num) - bitLength(a.den))
+  const quotient = shift >= 0 ? (a.num << BigInt(shift)) / a.den : a.num / (a.den << BigInt(-shift))
+  let result = Number(quotient)
+  while (shift > 1000) {
+    result *= 2 ** -1000
+    shift -= 1000
   }
-  return Number(num) / Number(den)
+  while (shift < -1000) {
+    result *= 2 ** 1000
+    shift += 1000
+  }
+  return result * 2 ** -shift
 }
 
 /** Integer square root: the largest `r` with `r * r <= n`. */

@@ -34,7 +34,7 @@ const trimmed = (value: Q.Rational, digits: number): string => {
   return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text
 }
 
-const sharePercent = (share: number): string => `${trimmed(Q.mul(Q.fromNumber(share), Q.fromInteger(100)), 2)}%`
+const sharePercent = (share: number): string => `${trimmed(Q.mul(Q.fromShortestDecimal(share), Q.fromInteger(100)), 6)}%`
 
 const introLines = (data: ReportData): string[] => {
   const { input, thresholds } = data
@@ -45,7 +45,7 @@ const introLines = (data: ReportData): string[] => {
     "",
     `Verdicts: for an expected A>B or A<B, MATCH when the mean diff lies strictly in the expected direction and at least ${sharePercent(thresholds.match)} of seeds do, ` +
       `LEAN when the mean does and at least ${sharePercent(thresholds.lean)} of seeds do, otherwise MISMATCH. ` +
-      `For an expected A=B, OK when |mean| ≤ ${trimmed(Q.fromNumber(thresholds.equalPp), 4)} percentage points, otherwise DIFF. ` +
+      `For an expected A=B, OK when |mean| ≤ ${trimmed(Q.fromShortestDecimal(thresholds.equalPp), 6)} percentage points, otherwise DIFF. ` +
       "Exploratory splits (explor.) get no verdict (—). x/N counts the seeds whose diff has the observed direction's sign.",
   ]
   if (data.changeMethods !== null) {
@@ -97,7 +97,7 @@ const weightSection = (data: ReportData): string[] => {
       "### Weight distribution per group",
       "",
       ...table(
-        ["Split", "Group", "Pairs", "w_min", ...levels.map((level) => `q${trimmed(Q.fromNumber(level), 4)}`), "w_max"],
+        ["Split", "Group", "Pairs", "w_min", ...levels.map((level) => `q${trimmed(Q.fromShortestDecimal(level), 6)}`), "w_max"],
         [false, false, true, true, ...levels.map(() => true), true],
         withDetail.map(({ split, group, stats }) => [
           split,
