@@ -153,11 +153,17 @@ const renderLayers = (model: GraphModel, options: Required<RenderGraphOptions>, 
       const number = index === 0 ? padStart(String(layer + 1), numberWidth) : " ".repeat(numberWidth)
       const connector =
         members.length === 1 ? glyphs.only : index === 0 ? glyphs.first : lastInLayer ? glyphs.end : glyphs.middle
-      const needs = stage.needs.length === 0 ? "" : `   ${glyphs.arrow} ${stage.needs.join(", ")}`
-      const row = `${number} ${connector}${padEnd(stage.name, nameWidth)}  ${padStart(instanceCount(stage), countWidth)}  ${padEnd(stateMark(stage, glyphs), markWidth)}${needs}`
-      lines.push(truncateEnd(row.trimEnd(), options.columns))
+      const needs = stage.needs.length === 0 ? "" : `${glyphs.arrow} ${stage.needs.join(", ")}`
+      const row = `${number} ${connector}${padEnd(stage.name, nameWidth)}  ${padStart(instanceCount(stage), countWidth)}  ${padEnd(stateMark(stage, glyphs), markWidth)}`
+      const gutter = " ".repeat(numberWidth) + " " + (lastInLayer ? "   " : glyphs.pipe)
+      // The needs go to the end of the row, or to a line of their own when the row is full.
+      if (needs !== "" && textWidth(row) + 3 + textWidth(needs) <= options.columns) {
+        lines.push(`${row}   ${needs}`)
+      } else {
+        lines.push(truncateEnd(row.trimEnd(), options.columns))
+        if (needs !== "") lines.push(truncateEnd(`${gutter}${needs}`, options.columns))
+      }
       if (options.expand) {
-        const gutter = " ".repeat(numberWidth) + " " + (lastInLayer ? "   " : glyphs.pipe)
         lines.push(...instanceLines(stage, gutter, glyphs, options.columns))
       }
     })

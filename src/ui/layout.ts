@@ -108,12 +108,22 @@ const stageRow = (stage: string, counts: StageCounts, stageWidth: number): Line 
   return segments
 }
 
-/** Width of the instance label column in running rows. */
-const labelWidth = (columns: number): number => Math.max(10, Math.min(32, Math.floor(columns * 0.3)))
+/**
+ * Width of the label column in a stage's running rows: the widest label of
+ * any instance of the stage (so it stays put as instances come and go),
+ * capped at 30% of the terminal width.
+ */
+const labelWidth = (state: ViewState, names: InstanceNames, stage: string, columns: number): number => {
+  const cap = Math.max(10, Math.floor(columns * 0.3))
+  let widest = textWidth(stage)
+  for (const view of state.instances.values()) {
+    if (view.ref.stage === stage) widest = Math.max(widest, textWidth(names.short(view.ref, cap)))
+  }
+  return Math.min(cap, widest)
+}
 
 /** The progress row of a running instance: label, bar, step k/N, rate and ETA. */
-const runningRow = (view: InstanceView, names: InstanceNames, now: number, columns: number): Line => {
-  const width = labelWidth(columns)
+const runningRow = (view: InstanceView, names: InstanceNames, now: number, width: number, columns: number): Line => {
   const short = names.short(view.ref, width)
   const label = padEnd(short === "" ? truncateEnd(view.ref.stage, width) : short, width)
   const head: Array<Segment> = [styled("  ▶ ", "yellow"), plain(label)]
@@ -179,7 +189,7 @@ const headerLine = (state: ViewState, columns: number): Line => {
 }
 
 const stoppingLines = (state: ViewState, names: InstanceNames, columns: number): Array<Line> => {
-  if (state.stopping === undefined) return []
+  if (state.stopping === undefined || state.finished !== undefined) return []
   const running = state.stopping.running
   const noun = running === 1 ? "instance" : "instances"
   const head = `■ Stopping ${running} running ${noun}… finished work stays cached.`
@@ -248,6 +258,7 @@ export const layoutLive = (state: ViewState, names: InstanceNames, options: Layo
       .filter((view) => view.ref.stage === stage && view.status === "running")
     const counts = stageCounts(state, stage)
     return {
+      stage,
       row: fitLine(stageRow(stage, counts, stageWidth), columns),
       complete: counts.running === 0 && counts.queued === 0,
       matrix: [styled(`  ${names.matrixSummary(stage, columns - 2)}`, "dim")] as Line,
@@ -272,10 +283,11 @@ export const layoutLive = (state: ViewState, names: InstanceNames, options: Layo
     if (!shownGroups.groups.has(group)) continue
     lines.push(group.row)
     if (showMatrix && group.matrix.length > 0 && lineText(group.matrix).trim() !== "") lines.push(group.matrix)
+    const width = group.running.length === 0 ? 0 : labelWidth(state, names, group.stage, columns)
     for (const view of group.running) {
       if (runningShown >= shownRunning) break
       runningShown += 1
-      lines.push(runningRow(view, names, state.now, columns))
+      lines.push(runningRow(view, names, state.now, width, columns))
       if (showMetrics) {
         const detail = metricsRow(view, state.now, columns)
         if (detail !== undefined) lines.push(detail)
