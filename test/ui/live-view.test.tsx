@@ -74,12 +74,12 @@ describe("live view frames", () => {
   })
 
   it("ends with the report path", async () => {
-    const succeeded = (instance: typeof trainA, at: number): RunEvent => ({
+    const succeeded = (instance: typeof trainA, at: number, durationMs = 18_400): RunEvent => ({
       type: "instance-succeeded",
       at,
       instance,
       key: "k",
-      durationMs: 18_400,
+      durationMs,
       unchanged: false,
     })
     const frame = await frameAfter([
@@ -88,7 +88,7 @@ describe("live view frames", () => {
       succeeded(trainB, T0 + 20_000),
       { type: "instance-cached", at: T0 + 20_000, instance: trainC, key: "k" },
       { type: "instance-cached", at: T0 + 20_000, instance: trainD, key: "k" },
-      { ...succeeded(compare, T0 + 21_000), durationMs: 900 },
+      succeeded(compare, T0 + 21_000, 900),
       {
         type: "run-finished",
         at: T0 + 21_000,
