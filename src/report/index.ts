@@ -24,3 +24,4 @@ export { renderReportMarkdown, renderReportMarkdownFromData } from "./markdown.t
 export { buildReportJson, buildReportJsonFromData, REPORT_JSON_FORMAT, type JsonFigure, type ReportJson } from "./json.ts"
 export { plotList, renderPlotsFromData, renderReportPlots, type Plot, type PlotKind, type PlotSpec } from "./plots.ts"
 export { validateReportInput } from "./validate.ts"
+export { PLOT_DIR, renderReportFiles, type ReportFile } from "./files.ts"

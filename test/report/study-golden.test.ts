@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { buildReportJson, renderReportMarkdown } from "../../src/report/index.ts"
+import { buildReportJson, renderReportFiles, renderReportMarkdown } from "../../src/report/index.ts"
 import { parseMarkdownTables, readStudyFixture, studyInput, tableCell, type MarkdownTable } from "./study-fixture.ts"
 
 const study = readStudyFixture()
@@ -99,5 +99,18 @@ describe("study report golden", () => {
   it("same input renders identical bytes", () => {
     expect(renderReportMarkdown(studyInput(study))).toBe(markdown)
     expect(JSON.stringify(buildReportJson(studyInput(study)))).toBe(JSON.stringify(json))
+  })
+})
+
+describe("report files", () => {
+  it("writes markdown, json and linked plots", () => {
+    const files = renderReportFiles(studyInput(study))
+    const paths = files.map((file) => file.path)
+    expect(paths.slice(0, 2)).toEqual(["report.md", "report.json"])
+    expect(paths.filter((path) => path.startsWith("plots/diffs-"))).toHaveLength(6)
+    const report = files[0].contents
+    for (const path of paths.slice(2)) expect(report).toContain(`](${path})`)
+    expect(report.startsWith(markdown.trimEnd())).toBe(true)
+    expect(JSON.parse(files[1].contents)).toEqual(JSON.parse(JSON.stringify(json)))
   })
 })
