@@ -1,6 +1,6 @@
 /**
  * Terminal renderers for run events. `makeInkRenderer` draws the live Ink view
- * on a TTY; `renderGraph` draws the stage graph as text.
+ * on a TTY, `makePlainRenderer` writes one line per event for CI logs and pipes, and `renderGraph` draws the stage graph as text.
  */
 import { render } from "ink"
 import { createElement } from "react"
@@ -10,6 +10,7 @@ import { ViewStore } from "./store.js"
 
 export { renderGraph, type GraphModel, type GraphStage, type GraphInstance, type RenderGraphOptions } from "./graph.js"
 export { InstanceNames } from "./names.js"
+export { makePlainRenderer, type PlainRendererOptions } from "./plain.js"
 
 export interface InkRendererOptions {
   /** Stream to draw on; defaults to `process.stdout`. */

@@ -5,11 +5,10 @@
  */
 import type { InstanceRef, RunEvent } from "../../src/engine/events.js"
 
-const ref = (stage: string, matrix: Record<string, string | number>): InstanceRef => ({
-  id: `${stage}[${Object.entries(matrix).map(([key, value]) => `${key}=${value}`).join(",")}]`,
-  stage,
-  matrix,
-})
+const ref = (stage: string, matrix: Record<string, string | number>): InstanceRef => {
+  const pairs = Object.entries(matrix).map(([key, value]) => `${key}=${value}`)
+  return { id: pairs.length === 0 ? stage : `${stage}[${pairs.join(",")}]`, stage, matrix }
+}
 
 export const split1 = ref("split", { split: "S1_age" })
 export const split2 = ref("split", { split: "S2_personalisation" })
