@@ -80,13 +80,11 @@ const seedDiff = (result: SeedResult): SeedDiff => {
   return { seed: result.seed, diff: Q.sub(a, b), a, b }
 }
 
-const observedDirection = (mean: Percent): ObservedDirection => {
-  const sign = Q.sign(mean)
-  return sign > 0 ? "A>B" : sign < 0 ? "A<B" : "A=B"
-}
+const OBSERVED_BY_SIGN: Record<-1 | 0 | 1, ObservedDirection> = { [-1]: "A<B", 0: "A=B", 1: "A>B" }
 
-const expectedSign = (expected: ExpectedDirection): 1 | -1 | null =>
-  expected === "A>B" ? 1 : expected === "A<B" ? -1 : null
+const observedDirection = (mean: Percent): ObservedDirection => OBSERVED_BY_SIGN[Q.sign(mean)]
+
+const EXPECTED_SIGN: Record<ExpectedDirection, 1 | -1 | null> = { "A>B": 1, "A<B": -1, "A=B": null, "explor.": null }
 
 /**
  * Returns whether `count / total >= threshold`, compared exactly with the
@@ -112,7 +110,7 @@ export const verdictFor = (
   if (expected === "A=B") {
     return Q.compare(Q.absolute(mean), Q.fromShortestDecimal(thresholds.equalPp)) <= 0 ? "OK" : "DIFF"
   }
-  const direction = expectedSign(expected)
+  const direction = EXPECTED_SIGN[expected]
   if (Q.sign(mean) !== direction) return "MISMATCH"
   const agreeing = diffs.filter((diff) => Q.sign(diff) === direction).length
   if (shareAtLeast(agreeing, diffs.length, thresholds.match)) return "MATCH"
@@ -204,8 +202,7 @@ export const formatStd = (variance: Q.Rational): string => `${Q.formatSqrtFixed(
 export const formatWeight = (value: number): string => Q.formatNumberFixed(value, 4)
 
 /** Observed direction as the split table prints it: "A > B", "A < B", "A = B". */
-export const formatObserved = (direction: ObservedDirection): string =>
-  direction === "A>B" ? "A > B" : direction === "A<B" ? "A < B" : "A = B"
+export const formatObserved = (direction: ObservedDirection): string => direction.replace(/([<>=])/, " $1 ")
 
 export const formatVerdict = (verdict: Verdict | null): string => verdict ?? "—"
 

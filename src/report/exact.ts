@@ -89,10 +89,11 @@ export const div = (a: Rational, b: Rational): Rational => {
 export const compare = (a: Rational, b: Rational): -1 | 0 | 1 => {
   const left = a.num * b.den
   const right = b.num * a.den
-  return left < right ? -1 : left > right ? 1 : 0
+  if (left < right) return -1
+  return left > right ? 1 : 0
 }
 
-export const sign = (a: Rational): -1 | 0 | 1 => (a.num < 0n ? -1 : a.num > 0n ? 1 : 0)
+export const sign = (a: Rational): -1 | 0 | 1 => compare(a, ZERO)
 
 export const absolute = (a: Rational): Rational => ({ num: abs(a.num), den: a.den })
 

@@ -14,7 +14,7 @@ export interface ReportFile {
   readonly contents: string
 }
 
-/** Folder, relative to report.md, that holds the plots. */
+/** Folder of the plots, relative to report.md. */
 export const PLOT_DIR = "plots"
 
 /**

@@ -41,12 +41,12 @@ const introLines = (data: ReportData): string[] => {
   const methods = input.methods.map(methodLabel).join(", ")
   const lines = [
     `Methods: ${methods}. Seeds: ${input.seeds.join(", ")}.`,
-    "Diffs are pref_acc(A) − pref_acc(B) in percentage points; std is the population standard deviation over seeds.",
+    "Diffs are pref_acc(A) − pref_acc(B) in percentage points. Std is the population standard deviation over seeds.",
     "",
     `Verdicts: for an expected A>B or A<B, MATCH when the mean diff lies strictly in the expected direction and at least ${sharePercent(thresholds.match)} of seeds do, ` +
       `LEAN when the mean does and at least ${sharePercent(thresholds.lean)} of seeds do, otherwise MISMATCH. ` +
       `For an expected A=B, OK when |mean| ≤ ${trimmed(Q.fromShortestDecimal(thresholds.equalPp), 6)} percentage points, otherwise DIFF. ` +
-      "Exploratory splits (explor.) get no verdict (—). x/N counts the seeds whose diff has the observed direction's sign.",
+      "Exploratory splits (explor.) get no verdict (—). x/N counts the seeds whose diff has the observed direction's sign (for A = B, the seeds whose diff is exactly 0).",
   ]
   if (data.changeMethods !== null) {
     const from = methodLabel(data.changeMethods.from)

@@ -46,7 +46,8 @@ export const niceTicks = (low: number, high: number, count = 5): Ticks => {
   const exponent = Math.floor(Math.log10(rough))
   const base = 10 ** exponent
   const fraction = rough / base
-  const multiple = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10
+  // The smallest of 1, 2, 5 and 10 that is at least the rough step's leading part.
+  const multiple = [1, 2, 5, 10].find((candidate) => fraction <= candidate) ?? 10
   const step = multiple * base
   const first = Math.floor(lo / step + 1e-9)
   const last = Math.ceil(hi / step - 1e-9)

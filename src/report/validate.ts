@@ -70,7 +70,7 @@ export const checkScore = (score: unknown, path: string, kind: "accuracy" | "dif
   return fail(path, `expected { count, total } or { fraction }, got ${show(score)}`)
 }
 
-/** Checks that `records` holds exactly one entry per seed, and returns them in `seeds` order. */
+/** Checks that `records` has exactly one entry per seed, and returns them in `seeds` order. */
 export const orderBySeed = <T extends { readonly seed: number }>(
   records: unknown,
   seeds: ReadonlyArray<number>,
@@ -189,8 +189,10 @@ const checkKeys = (record: unknown, allowed: ReadonlyArray<string>, path: string
 /** Checks the shape and ranges of every value in `input`; throws `ReportInputError` on the first problem. */
 export const validateReportInput = (input: ReportInput): void => {
   if (!isRecord(input)) fail("input", `expected an object, got ${show(input)}`)
-  checkUniqueNames(input.methods ?? [], "methods", "method")
-  const splitNames = (input.splits ?? []).map((split) => split?.name)
+  if (!Array.isArray(input.methods)) fail("methods", `expected a list of method names, got ${show(input.methods)}`)
+  checkUniqueNames(input.methods, "methods", "method")
+  if (!Array.isArray(input.splits)) fail("splits", `expected a list of { name, expected }, got ${show(input.splits)}`)
+  const splitNames = input.splits.map((split) => (isRecord(split) ? split.name : undefined))
   checkUniqueNames(splitNames, "splits", "split")
   input.splits.forEach((split, index) => {
     if (!EXPECTED_DIRECTIONS.includes(split.expected)) {

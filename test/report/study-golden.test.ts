@@ -13,7 +13,7 @@ const tableUnder = (headingStart: string): MarkdownTable => {
   return found[0]
 }
 
-/** Maps a key of the published split table to the report.md column that holds it. */
+/** Maps a key of the published split table to its report.md column header. */
 const splitColumn = (key: string): string => {
   if (key === "change") return "Change"
   const match = /^([a-z]+)(?:_(diff|std|direction|xN))?$/.exec(key)

@@ -69,6 +69,13 @@ describe("report input validation", () => {
     expect(method.path).toBe("baseline.ipo")
   })
 
+  it("missing lists", () => {
+    expect(errorOf({ ...valid, methods: undefined }).path).toBe("methods")
+    expect(errorOf({ ...valid, splits: "age" }).problem).toBe('expected a list of { name, expected }, got "age"')
+    expect(errorOf({ ...valid, seeds: [] }).problem).toBe("expected at least one seed")
+    expect(errorOf({ ...valid, results: undefined }).path).toBe("results")
+  })
+
   it("bad expected direction and duplicate split", () => {
     const direction = errorOf({ ...valid, splits: [{ name: "age", expected: "A>=B" }] })
     expect(direction.path).toBe("splits[0].expected")
