@@ -1,6 +1,6 @@
 import { render } from "ink-testing-library"
 import { afterEach, describe, expect, it } from "vitest"
-import type { RunEvent } from "../../src/engine/events.js"
+import type { InstanceRef, RunEvent } from "../../src/engine/events.js"
 import { LiveView } from "../../src/ui/LiveView.js"
 import type { ViewInput } from "../../src/ui/state.js"
 import { ViewStore } from "../../src/ui/store.js"
@@ -213,5 +213,30 @@ describe("live view frames", () => {
     const frame = await frameAfter([...runningScript, { type: "tick", at: T0 + 75_000 }])
     expect(frame).toContain("pipe run compare · 7 instances · -j 2 · 1m15s")
     expect(frame).toContain("  ▶ wpo,S1_age             starting · no cache entry · 1m13s")
+  })
+
+  it("large run fits the screen", async () => {
+    const refs: Array<InstanceRef> = []
+    for (const stage of ["train", "eval"])
+      for (const method of ["dpo", "wpo"])
+        for (const split of ["S1_age", "S2_personalisation", "S3_history_length"])
+          for (const group of ["A", "B"])
+            for (const seed of [42, 456, 123, 999, 4242]) {
+              const matrix = { method, split, group, seed }
+              refs.push({ id: `${stage}[method=${method},split=${split},group=${group},seed=${seed}]`, stage, matrix })
+            }
+    const inputs: Array<ViewInput> = [{ type: "run-started", at: T0, targets: ["eval"], instances: refs, concurrency: 30 }]
+    for (const instance of refs.slice(0, 30)) {
+      inputs.push({ type: "instance-started", at: T0 + 100, instance, key: "k", reason: "no cache entry" })
+      inputs.push({ type: "instance-progress", at: T0 + 5_100, instance, step: 50, total: 500, metrics: { loss: 0.6 } })
+    }
+    const frame = await frameAfter(inputs, { columns: 80, rows: 24 })
+    const rows = frame.split("\n")
+    expect(rows.length).toBeLessThanOrEqual(23)
+    for (const row of rows) expect([...row].length).toBeLessThanOrEqual(80)
+    const labels = rows.filter((row) => row.startsWith("  ▶ ")).map((row) => row.slice(4, 28))
+    expect(labels.length).toBeGreaterThanOrEqual(4)
+    expect(new Set(labels).size).toBe(labels.length)
+    expect(rows).toContain(`  … ${30 - labels.length} more running`)
   })
 })
