@@ -4,13 +4,16 @@
  * from the final stages down (like `cargo tree`, repeats marked `(*)`). Both
  * show instance counts and stale/fresh marks, and optionally each instance.
  */
+import type { GraphModel as EngineGraphModel } from "../engine/graph.js"
 import { padEnd, padStart, textWidth, truncateEnd } from "./format.js"
 
 export interface GraphInstance {
   /** Readable instance name, e.g. `train[method=dpo,seed=42]`. */
   readonly name: string
   readonly stale: boolean
-  /** Why a stale instance is stale, e.g. `param train.beta changed`. */
+  /** Waits on a stale upstream instance, so its own key is not known yet. */
+  readonly blocked?: boolean
+  /** Why a stale or blocked instance must run, e.g. `param train.beta changed`. */
   readonly reason?: string
 }
 
@@ -20,6 +23,8 @@ export interface GraphStage {
   readonly instances: number
   readonly stale: number
   readonly fresh: number
+  /** Instances that wait on a stale upstream; 0 when absent. */
+  readonly blocked?: number
   /** Names of the stages this one reads from. */
   readonly needs: ReadonlyArray<string>
   /** Per-instance detail, drawn when `expand` is set. */
@@ -44,6 +49,7 @@ export interface RenderGraphOptions {
 interface Glyphs {
   readonly fresh: string
   readonly stale: string
+  readonly blocked: string
   readonly branch: string
   readonly last: string
   readonly pipe: string
@@ -59,6 +65,7 @@ interface Glyphs {
 const UNICODE: Glyphs = {
   fresh: "✔",
   stale: "✘",
+  blocked: "◌",
   branch: "├─ ",
   last: "└─ ",
   pipe: "│  ",
@@ -72,6 +79,7 @@ const UNICODE: Glyphs = {
 const ASCII: Glyphs = {
   fresh: "+",
   stale: "x",
+  blocked: "~",
   branch: "|- ",
   last: "`- ",
   pipe: "|  ",
@@ -83,11 +91,20 @@ const ASCII: Glyphs = {
   separator: ", ",
 }
 
-/** Returns the stage's state mark: `✔ fresh`, `✘ stale` or `✘ 4 stale · 20 fresh`. */
+/**
+ * Returns the stage's state mark: `✔ fresh`, `✘ stale`, or the counts when
+ * they differ, e.g. `✘ 4 stale · 2 blocked · 20 fresh`.
+ */
 const stateMark = (stage: GraphStage, glyphs: Glyphs): string => {
-  if (stage.stale === 0) return `${glyphs.fresh} fresh`
-  if (stage.fresh === 0) return `${glyphs.stale} stale`
-  return `${glyphs.stale} ${stage.stale} stale${glyphs.separator}${stage.fresh} fresh`
+  const blocked = stage.blocked ?? 0
+  if (stage.stale === 0 && blocked === 0) return `${glyphs.fresh} fresh`
+  if (stage.fresh === 0 && blocked === 0) return `${glyphs.stale} stale`
+  if (stage.fresh === 0 && stage.stale === 0) return `${glyphs.blocked} blocked`
+  const parts: Array<string> = []
+  if (stage.stale > 0) parts.push(`${stage.stale} stale`)
+  if (blocked > 0) parts.push(`${blocked} blocked`)
+  if (stage.fresh > 0) parts.push(`${stage.fresh} fresh`)
+  return `${stage.stale > 0 ? glyphs.stale : glyphs.blocked} ${parts.join(glyphs.separator)}`
 }
 
 const instanceCount = (stage: GraphStage): string =>
@@ -132,8 +149,9 @@ const computeLayers = (byName: ReadonlyMap<string, GraphStage>): Map<string, num
 
 const instanceLines = (stage: GraphStage, indent: string, glyphs: Glyphs, columns: number): Array<string> =>
   (stage.instanceList ?? []).map((instance) => {
-    const mark = instance.stale ? glyphs.stale : glyphs.fresh
-    const reason = instance.stale && instance.reason !== undefined ? `  ${instance.reason}` : ""
+    const mark = instance.blocked === true ? glyphs.blocked : instance.stale ? glyphs.stale : glyphs.fresh
+    const mustRun = instance.stale || instance.blocked === true
+    const reason = mustRun && instance.reason !== undefined ? `  ${instance.reason}` : ""
     return truncateEnd(`${indent}${mark} ${instance.name}${reason}`, columns)
   })
 
@@ -213,3 +231,30 @@ export const renderGraph = (model: GraphModel, options: RenderGraphOptions = {})
   const glyphs = resolved.ascii ? ASCII : UNICODE
   return resolved.style === "tree" ? renderTree(model, resolved, glyphs) : renderLayers(model, resolved, glyphs)
 }
+
+/** Converts the engine's graph (stages, edges, instance states) into the drawing's input. */
+export const graphFromEngine = (engine: EngineGraphModel): GraphModel => ({
+  stages: engine.stages.map((stage) => {
+    const needs: Array<string> = []
+    for (const edge of engine.stageEdges) {
+      if (edge.to === stage.name && !needs.includes(edge.from)) needs.push(edge.from)
+    }
+    const instanceList = engine.instances
+      .filter((instance) => instance.stage === stage.name)
+      .map((instance) => ({
+        name: instance.id,
+        stale: instance.state === "stale",
+        blocked: instance.state === "blocked",
+        ...(instance.reasons.length === 0 ? {} : { reason: instance.reasons.join("; ") }),
+      }))
+    return {
+      name: stage.name,
+      instances: stage.instances,
+      stale: stage.counts.stale,
+      fresh: stage.counts.fresh,
+      blocked: stage.counts.blocked,
+      needs,
+      instanceList,
+    }
+  }),
+})

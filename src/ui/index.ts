@@ -8,7 +8,7 @@ import type { Renderer, RunEvent } from "../engine/events.js"
 import { LiveView } from "./LiveView.js"
 import { ViewStore } from "./store.js"
 
-export { renderGraph, type GraphModel, type GraphStage, type GraphInstance, type RenderGraphOptions } from "./graph.js"
+export { graphFromEngine, renderGraph, type GraphModel, type GraphStage, type GraphInstance, type RenderGraphOptions } from "./graph.js"
 export { InstanceNames } from "./names.js"
 export { makePlainRenderer, type PlainRendererOptions } from "./plain.js"
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { renderGraph, type GraphModel } from "../../src/ui/graph.js"
+import type { GraphModel as EngineGraphModel } from "../../src/engine/graph.js"
+import { graphFromEngine, renderGraph, type GraphModel } from "../../src/ui/graph.js"
 
 const model: GraphModel = {
   stages: [
@@ -97,5 +98,35 @@ describe("renderGraph", () => {
       ],
     }
     expect(() => renderGraph(cyclic)).toThrow("graph: stages form a cycle: a → b → a")
+  })
+
+  it("marks blocked instances", () => {
+    const engine: EngineGraphModel = {
+      stages: [
+        { name: "split", module: "stages/split.ts", axes: ["split"], instances: 2, counts: { fresh: 1, stale: 1, blocked: 0 } },
+        { name: "train", module: "stages/train.ts", axes: ["split"], instances: 2, counts: { fresh: 1, stale: 0, blocked: 1 } },
+      ],
+      stageEdges: [{ from: "split", to: "train", alias: "data", ref: "split@{split}" }],
+      instances: [
+        { id: "split[split=a]", stage: "split", matrix: { split: "a" }, state: "fresh", key: "k1", reasons: [], inputs: {}, outputPath: "/p/out/split/a" },
+        { id: "split[split=b]", stage: "split", matrix: { split: "b" }, state: "stale", key: "k2", reasons: ["param split.ratio changed"], inputs: {}, outputPath: "/p/out/split/b" },
+        { id: "train[split=a]", stage: "train", matrix: { split: "a" }, state: "fresh", key: "k3", reasons: [], inputs: { data: ["split[split=a]"] }, outputPath: "/p/out/train/a" },
+        { id: "train[split=b]", stage: "train", matrix: { split: "b" }, state: "blocked", reasons: ["upstream split[split=b] is stale"], inputs: { data: ["split[split=b]"] }, outputPath: "/p/out/train/b" },
+      ],
+      instanceEdges: [
+        { from: "split[split=a]", to: "train[split=a]", alias: "data" },
+        { from: "split[split=b]", to: "train[split=b]", alias: "data" },
+      ],
+    }
+    expect(renderGraph(graphFromEngine(engine), { expand: true })).toBe(
+      lines(
+        "1 ─ split  2 instances  ✘ 1 stale · 1 fresh",
+        "     ✔ split[split=a]",
+        "     ✘ split[split=b]  param split.ratio changed",
+        "2 ─ train  2 instances  ◌ 1 blocked · 1 fresh   ← split",
+        "     ✔ train[split=a]",
+        "     ◌ train[split=b]  upstream split[split=b] is stale",
+      ),
+    )
   })
 })
