@@ -1,0 +1,11 @@
+/** The data layer: loaders, the demo dataset, split definitions and partitions. */
+export * from "./types.js"
+export * from "./errors.js"
+export * from "./random.js"
+export * from "./lines.js"
+export * from "./prism.js"
+export * from "./jsonl-pairs.js"
+export * from "./demo.js"
+export * from "./splits.js"
+export * from "./study-splits.js"
+export * from "./partition.js"
