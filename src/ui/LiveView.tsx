@@ -1,3 +1,8 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
+// The pragmas above keep the automatic JSX runtime when tsx compiles this file
+// for a project whose tsconfig (or lack of one) says otherwise.
+
 /**
  * The Ink live view. Finished instances go to `<Static>` (printed once, above
  * the live area, never redrawn); the live area below shows the per-stage
