@@ -116,7 +116,7 @@ const logProbLoss = (
   batch: ScoredSequences,
   withRatio: boolean,
   lossOf: (seqLogp: Float32Array, seqRatio: Float32Array | undefined) => { loss: number; coefficients: Float64Array },
-): ((logits: tfc.Tensor2D) => tfc.Scalar) =>
+): ((logits: tfc.Tensor) => tfc.Scalar) =>
   tf.customGrad((...args: unknown[]) => {
     const logits = args[0] as tfc.Tensor2D
     const save = args[1] as tfc.GradSaveFunc
@@ -134,14 +134,23 @@ const logProbLoss = (
       return tf.mul(tf.mul(tf.sub(onehot, probs), tf.tensor2d(perRow, [N, 1])), dy)
     }
     return { value, gradFunc }
-  }) as unknown as (logits: tfc.Tensor2D) => tfc.Scalar
+  }) as unknown as (logits: tfc.Tensor) => tfc.Scalar
 
 /**
  * Returns the summed response log-prob of each sequence (float64 copies of
  * float32 sums), with no gradient.
  */
 export const sequenceLogProbsFromLogits = (logits: tfc.Tensor2D, batch: ScoredSequences): Float64Array =>
-  tf.tidy(() => Float64Array.from(headForward(logits, batch, false).seqLogp.dataSync()))
+  hostTidy(() => Float64Array.from(headForward(logits, batch, false).seqLogp.dataSync()))
+
+/** Runs `fn` in a tfjs scope that disposes every tensor it creates, returning host values. */
+export const hostTidy = <T>(fn: () => T): T => {
+  let out: T | undefined
+  tf.tidy(() => {
+    out = fn()
+  })
+  return out as T
+}
 
 /** Per-token values of one batch (float64 copies; masked log-probs and ratios are 0). */
 export interface TokenStats {
@@ -154,7 +163,7 @@ export interface TokenStats {
 
 /** Computes per-token log-probs and WPO terms, with no gradient. */
 export const tokenStats = (logits: tfc.Tensor2D, batch: ScoredSequences): TokenStats =>
-  tf.tidy(() => {
+  hostTidy(() => {
     const [N, V] = logits.shape
     const mask = tf.tensor1d(batch.mask, "float32")
     const lse = tf.logSumExp(logits, 1)
@@ -248,7 +257,7 @@ export const preferenceLoss = (
   batch: ScoredSequences,
   refLogp: ArrayLike<number>,
   options: PreferenceOptions,
-): { loss: (logits: tfc.Tensor2D) => tfc.Scalar; stats: () => PreferenceStats } => {
+): { loss: (logits: tfc.Tensor) => tfc.Scalar; stats: () => PreferenceStats } => {
   if (!(options.beta > 0)) throw new Error(`beta must be positive, got ${options.beta}`)
   if (options.clamp !== undefined && !(options.clamp > 0)) throw new Error(`clamp must be positive, got ${options.clamp}`)
   const lengths = responseLengths(batch)
@@ -271,7 +280,7 @@ export const preferenceLoss = (
  * Builds the mean next-token cross-entropy over the masked targets as a
  * function of the logits [S·T, V].
  */
-export const languageModelLoss = (batch: ScoredSequences): ((logits: tfc.Tensor2D) => tfc.Scalar) => {
+export const languageModelLoss = (batch: ScoredSequences): ((logits: tfc.Tensor) => tfc.Scalar) => {
   let count = 0
   for (const m of batch.mask) count += m
   const scale = 1 / Math.max(1, count)

@@ -73,7 +73,11 @@ export class Model {
     const variable = (name: string): tfc.Variable => {
       const t = tensors.get(name)
       if (t === undefined) throw new Error(`${source}: missing parameter ${name}`)
-      return tf.variable(tf.tensor(t.data, t.shape, "float32"), trainable, `m${id}/${name}`)
+      const initial = tf.tensor(t.data, t.shape, "float32")
+      const created = tf.variable(initial, trainable, `m${id}/${name}`)
+      // The variable shares the data, so the initial tensor object can go.
+      initial.dispose()
+      return created
     }
     this.embed = variable("embed")
     this.layers = Array.from({ length: config.numLayers }, (_, i) => ({

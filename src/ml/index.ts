@@ -1,0 +1,59 @@
+/** Public API of the ML library. It knows nothing of the pipeline engine. */
+export {
+  type BackendInfo,
+  type BackendKind,
+  type InitBackendOptions,
+  backendKinds,
+  currentBackend,
+  detectBackendKind,
+  initBackend,
+  parseBackendKind,
+} from "./backend.ts"
+export { loadSafetensors, policyFormat, saveSafetensors } from "./checkpoint.ts"
+export { type ModelConfig, type PresetName, presets, validateConfig } from "./config.ts"
+export {
+  type EncodedPair,
+  type EncodedPairs,
+  type PreferencePair,
+  type TokenBatch,
+  encodePairs,
+  encodeTexts,
+  languageBatch,
+  preferenceBatch,
+  truncatePair,
+} from "./data.ts"
+export {
+  type PreferenceMethod,
+  type PreferenceOptions,
+  type PreferenceStats,
+  type ScoredSequences,
+  type TokenStats,
+  languageModelLoss,
+  preferenceLoss,
+  preferenceStats,
+  sequenceLogProbsFromLogits,
+  tokenStats,
+} from "./losses.ts"
+export { type HostTensor, Model } from "./model.ts"
+export { createPreset } from "./preset.ts"
+export { Prng } from "./prng.ts"
+export { readSafetensors, writeSafetensors } from "./safetensors.ts"
+export { ByteTokenizer, type Tokenizer } from "./tokenizer.ts"
+export {
+  Adam,
+  type EvalPoint,
+  type PairLogProbs,
+  type PairWeights,
+  type PrefAccuracy,
+  type StepMetrics,
+  type TrainLanguageModelOptions,
+  type TrainPreferenceOptions,
+  type TrainResult,
+  batchLogProbs,
+  prefAccuracy,
+  referenceLogProbs,
+  trainLanguageModel,
+  trainPreference,
+  wpoWeights,
+} from "./train.ts"
+export { isWasmMatMulPatched, setWasmMatMulPatch } from "./wasm-kernels.ts"
