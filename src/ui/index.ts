@@ -86,6 +86,7 @@ export const makeInkRenderer = (options: InkRendererOptions = {}): Renderer => {
       if (ticker !== undefined) clearInterval(ticker)
       if (watchSigint) process.off("SIGINT", onSigint)
       stdout.off("resize", onResize)
+      store.dispatch({ type: "closed", at: Date.now() })
       instance.unmount()
       await instance.waitUntilExit()
     },

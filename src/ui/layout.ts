@@ -21,6 +21,7 @@ import type { InstanceNames } from "./names.js"
 import {
   remainingMs,
   resumableIds,
+  type RunFinished,
   stageCounts,
   stepRate,
   type InstanceView,
@@ -182,14 +183,14 @@ const resumeList = (state: ViewState, names: InstanceNames, width: number): stri
 }
 
 const headerLine = (state: ViewState, columns: number): Line => {
-  const elapsed = state.startedAt === undefined ? 0 : state.now - state.startedAt
+  const elapsed = state.finished?.wallMs ?? (state.startedAt === undefined ? 0 : state.now - state.startedAt)
   const targets = state.targets.length === 0 ? "all" : state.targets.join(" ")
   const text = `pipe run ${targets} · ${state.order.length} instances · -j ${state.concurrency} · ${formatDuration(elapsed)}`
   return [styled(truncateEnd(text, columns), "bold")]
 }
 
 const stoppingLines = (state: ViewState, names: InstanceNames, columns: number): Array<Line> => {
-  if (state.stopping === undefined || state.finished !== undefined) return []
+  if (state.stopping === undefined || state.finished !== undefined || state.closedAt !== undefined) return []
   const running = state.stopping.running
   const noun = running === 1 ? "instance" : "instances"
   const head = `■ Stopping ${running} running ${noun}… finished work stays cached.`
@@ -200,8 +201,31 @@ const stoppingLines = (state: ViewState, names: InstanceNames, columns: number):
   return lines
 }
 
+/**
+ * A stand-in for `run-finished` when the view closes after a stop request
+ * without one (the runner was interrupted before it could report), built
+ * from the instance counts the view has seen.
+ */
+const finishedFromCounts = (state: ViewState): RunFinished | undefined => {
+  if (state.closedAt === undefined || state.stopping === undefined) return undefined
+  let ran = 0
+  let cached = 0
+  let failed = 0
+  let skipped = 0
+  for (const view of state.instances.values()) {
+    if (view.status === "done") ran += 1
+    else if (view.status === "failed") {
+      ran += 1
+      failed += 1
+    } else if (view.status === "cached") cached += 1
+    else if (view.status === "skipped") skipped += 1
+  }
+  const wallMs = state.startedAt === undefined ? 0 : state.closedAt - state.startedAt
+  return { type: "run-finished", at: state.closedAt, wallMs, ran, cached, failed, skipped, interrupted: true, materialised: {} }
+}
+
 const summaryLines = (state: ViewState, names: InstanceNames, columns: number): Array<Line> => {
-  const finished = state.finished
+  const finished = state.finished ?? finishedFromCounts(state)
   if (finished === undefined) return []
   const lines: Array<Line> = []
   const wall = formatDuration(finished.wallMs)

@@ -68,6 +68,8 @@ export interface ViewState {
   /** Set once the user asked the run to stop (SIGINT or the first interrupted instance). */
   readonly stopping?: { readonly at: number; readonly running: number }
   readonly finished?: RunFinished
+  /** Set when the renderer closed; a run stopped before `run-finished` then shows a summary built from the counts. */
+  readonly closedAt?: number
 }
 
 /** Input to the reducer besides run events. */
@@ -75,6 +77,7 @@ export type ViewInput =
   | RunEvent
   | { readonly type: "tick"; readonly at: number }
   | { readonly type: "stop-requested"; readonly at: number }
+  | { readonly type: "closed"; readonly at: number }
 
 export interface ReduceOptions {
   /** Also print cache hits, start reasons and instance log lines above the live area. */
@@ -153,6 +156,8 @@ const nextSamples = (
 
 /** Folds one input into the view state. */
 export const reduceView = (state: ViewState, input: ViewInput, options: ReduceOptions): ViewState => {
+  // Closing keeps the clock where the events left it, so the last frame shows event times.
+  if (input.type === "closed") return { ...state, closedAt: Math.max(state.now, input.at) }
   const now = Math.max(state.now, input.at)
   const base: ViewState = now === state.now ? state : { ...state, now }
   switch (input.type) {

@@ -173,6 +173,21 @@ describe("live view frames", () => {
     expect(frame).toContain("■ Stopping 2 running instances… finished work stays cached.")
   })
 
+  it("closing mid-stop still summarises", async () => {
+    const frame = await frameAfter([
+      ...runningScript,
+      { type: "stop-requested", at: T0 + 12_000 },
+      { type: "instance-interrupted", at: T0 + 12_300, instance: trainA },
+      { type: "instance-interrupted", at: T0 + 12_300, instance: trainB },
+      { type: "closed", at: T0 + 12_500 },
+    ])
+    expect(frame.split("\n").slice(-2)).toEqual([
+      "■ Interrupted after 12s · ran 1 · cached 1 · stopped 2 · not started 3",
+      "  Next run resumes: train[dpo,S1_age], train[wpo,S1_age] and 3 more",
+    ])
+    expect(frame).not.toContain("Stopping")
+  })
+
   it("verbose prints cache hits and logs", async () => {
     const frame = await frameAfter(runningScript, { verbose: true })
     const staticPart = frame.split("\n").slice(0, 6)
