@@ -1,0 +1,74 @@
+// Child-process entry that runs one stage instance. The parent forks this file
+// with an IPC channel and sends { type: "run", module, context }; this process
+// answers with "progress" and "log" messages and ends with "done" or "failed".
+// It registers tsx itself, so stage modules can be .ts files; effect is
+// imported first because tsx's loader hooks slow down loading its many files,
+// and by module rather than through the "effect" index, which loads all of them.
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { register } from "tsx/esm/api"
+import { pathToFileURL } from "node:url"
+
+register()
+
+const send = (message) =>
+  new Promise((resolve) => {
+    if (!process.connected) return resolve()
+    process.send(message, undefined, undefined, () => resolve())
+  })
+
+const describe = (error) => {
+  if (error instanceof Error) return error.stack ?? error.message
+  return String(error)
+}
+
+// If the parent goes away (killed, or it interrupted us), stop at once.
+process.on("disconnect", () => process.exit(1))
+
+// Report uncaught errors through IPC first: tfjs-backend-wasm installs its own
+// handlers that print minified source and exit with code 7.
+let reported = false
+const reportFatal = async (error) => {
+  if (reported) return
+  reported = true
+  await send({ type: "failed", message: `uncaught error: ${describe(error)}` })
+  process.exit(1)
+}
+process.prependListener("uncaughtException", (error) => void reportFatal(error))
+process.prependListener("unhandledRejection", (error) => void reportFatal(error))
+
+process.once("message", async (message) => {
+  if (message?.type !== "run") return
+  const { module, context } = message
+  try {
+    const loaded = await import(pathToFileURL(module).href)
+    const definition = loaded.default
+    if (definition === undefined || typeof definition.run !== "function") {
+      throw new Error(`${module} must default-export defineStage({ run })`)
+    }
+    const ctx = {
+      ...context,
+      progress: (update) => Effect.promise(() => send({ type: "progress", update })),
+      log: (line) => Effect.promise(() => send({ type: "log", line: String(line) })),
+    }
+    const exit = await Effect.runPromiseExit(definition.run(ctx))
+    if (Exit.isSuccess(exit)) {
+      reported = true
+      await send({ type: "done" })
+      process.exit(0)
+    }
+    const failure = Cause.failureOption(exit.cause)
+    const text = Option.isSome(failure)
+      ? typeof failure.value?.message === "string"
+        ? failure.value.message
+        : String(failure.value)
+      : Cause.pretty(exit.cause)
+    reported = true
+    await send({ type: "failed", message: text })
+    process.exit(1)
+  } catch (error) {
+    await reportFatal(error)
+  }
+})
