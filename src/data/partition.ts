@@ -302,7 +302,7 @@ export const buildSplit = (
 ): SplitResult => {
   const options = resolveOptions(partitionOptions)
   const filtered = filterSources(pairs, options.sources)
-  const assignment = assignGroups(filtered.pairs, split)
+  const assignment = assignGroups(filtered.pairs, split, { valuesFrom: pairs })
   const parts = {
     A: partitionPairs(assignment.groups.A, options, [split.name, "A"], `split ${split.name}: group A (${split.labels.A})`),
     B: partitionPairs(assignment.groups.B, options, [split.name, "B"], `split ${split.name}: group B (${split.labels.B})`),

@@ -325,7 +325,17 @@ const usesMedian = (rule: GroupRule): boolean =>
  * value, when a user's attribute differs between pairs, when a unit matches both
  * rules, or when a group ends up empty.
  */
-export const assignGroups = (pairs: ReadonlyArray<PreferencePair>, split: SplitDefinition): SplitAssignment => {
+export const assignGroups = (
+  pairs: ReadonlyArray<PreferencePair>,
+  split: SplitDefinition,
+  options: {
+    /**
+     * Pairs whose attribute values count as present for the typo check of `in`
+     * values, e.g. the dataset before a source-model filter. Defaults to `pairs`.
+     */
+    readonly valuesFrom?: ReadonlyArray<PreferencePair>
+  } = {},
+): SplitAssignment => {
   // Units: users (all pairs of one user together) or single pairs, in input order.
   const units = new Map<string, PreferencePair[]>()
   for (const pair of pairs) {
@@ -377,7 +387,11 @@ export const assignGroups = (pairs: ReadonlyArray<PreferencePair>, split: SplitD
   }
 
   if (split.A.in !== undefined) {
-    const present = new Set([...values.values()].map((v) => JSON.stringify(v)))
+    const present = new Set(
+      options.valuesFrom === undefined
+        ? [...values.values()].map((v) => JSON.stringify(v))
+        : options.valuesFrom.map((p) => JSON.stringify(getPath(p.attributes, split.attribute!))),
+    )
     for (const group of ["A", "B"] as const) {
       for (const wanted of split[group].in!) {
         if (!present.has(JSON.stringify(wanted))) {
@@ -385,7 +399,7 @@ export const assignGroups = (pairs: ReadonlyArray<PreferencePair>, split: SplitD
           throw dataError(
             { split: split.name, field: `${group}.in` },
             `the value ${JSON.stringify(wanted)} of ${split.attribute ?? "the statistic"} occurs in no ${split.unit}; values present: ${shown.join(", ")}`,
-            "Fix the value in the split definition",
+            "Fix the value in the split definition, or remove it if no user has it",
           )
         }
       }
