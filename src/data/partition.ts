@@ -388,3 +388,14 @@ export const writeSplitOutputs = (dir: string, result: SplitResult, extraSummary
   }
   writeFileSync(join(dir, "summary.json"), `${JSON.stringify({ ...result.summary, ...extraSummary }, null, 2)}\n`)
 }
+
+/** The files `writePoolOutputs` writes, relative to its folder. */
+export const POOL_OUTPUT_FILES = ["train.jsonl", "eval.jsonl", "summary.json"] as const
+
+/** Writes the pooled partition as `train.jsonl`, `eval.jsonl` and `summary.json`. */
+export const writePoolOutputs = (dir: string, result: PoolResult, extraSummary: Record<string, unknown> = {}): void => {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, "train.jsonl"), pairsToJsonl(result.train))
+  writeFileSync(join(dir, "eval.jsonl"), pairsToJsonl(result.eval))
+  writeFileSync(join(dir, "summary.json"), `${JSON.stringify({ ...result.summary, ...extraSummary }, null, 2)}\n`)
+}
