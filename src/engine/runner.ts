@@ -333,33 +333,56 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
       unmark()
     })
 
+    let finished = false
+    const emitFinished = (): void => {
+      if (finished) return
+      finished = true
+      emit({
+        type: "run-finished",
+        at: Date.now(),
+        wallMs: Date.now() - started,
+        ran: counts.ran,
+        cached: counts.cached,
+        failed: counts.failed,
+        skipped: counts.skipped + closure.filter((i) => !outcomes.has(i.id)).length,
+        interrupted,
+        materialised,
+      })
+    }
+
     const all = Effect.forEach(closure, processInstance, { concurrency: "unbounded", discard: true }).pipe(
       Effect.onInterrupt(() => Effect.sync(() => (interrupted = true))),
       Effect.ensuring(finish),
     )
-    const exit = yield* Effect.exit(all)
-    if (!interrupted && options.materialise !== false) {
-      const ready = closure.filter((i) => targetIds.has(i.id) && outcomes.get(i.id)?.kind === "ok")
-      materialised = yield* Effect.tryPromise({
-        try: () => materialise(project, ready, outcomes),
-        catch: (cause) => new EngineError({ message: `materialising outputs failed: ${String(cause)}`, cause }),
-      })
-    }
-    counts.skipped += closure.filter((i) => !outcomes.has(i.id)).length
-    emit({
-      type: "run-finished",
-      at: Date.now(),
-      wallMs: Date.now() - started,
-      ran: counts.ran,
-      cached: counts.cached,
-      failed: counts.failed,
-      skipped: counts.skipped,
-      interrupted,
-      materialised,
+    const body = Effect.gen(function* () {
+      const exit = yield* Effect.exit(all)
+      if (!interrupted && options.materialise !== false) {
+        const ready = closure.filter((i) => targetIds.has(i.id) && outcomes.get(i.id)?.kind === "ok")
+        materialised = yield* Effect.tryPromise({
+          try: () => materialise(project, ready, outcomes),
+          catch: (cause) => new EngineError({ message: `materialising outputs failed: ${String(cause)}`, cause }),
+        })
+      }
+      emitFinished()
+      const result: RunResult = {
+        outcomes,
+        materialised,
+        ...counts,
+        skipped: counts.skipped + closure.filter((i) => !outcomes.has(i.id)).length,
+        interrupted,
+      }
+      if (Exit.isFailure(exit)) return yield* Effect.failCause(exit.cause)
+      return result
     })
-    const result: RunResult = { outcomes, materialised, ...counts, interrupted }
-    if (Exit.isFailure(exit)) return yield* Effect.failCause(exit.cause)
-    return result
+    // An interrupted run still reports how far it got.
+    return yield* body.pipe(
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          interrupted = true
+          emitFinished()
+        }),
+      ),
+    )
   })
 
 const mkdirSyncRecursive = (dir: string): void => {

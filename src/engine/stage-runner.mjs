@@ -26,6 +26,9 @@ const describe = (error) => {
 
 // If the parent goes away (killed, or it interrupted us), stop at once.
 process.on("disconnect", () => process.exit(1))
+// Ctrl-C in a terminal reaches the whole process group; the parent decides
+// what to stop and sends SIGTERM, so this process ignores SIGINT.
+process.on("SIGINT", () => {})
 
 // Report uncaught errors through IPC first: tfjs-backend-wasm installs its own
 // handlers that print minified source and exit with code 7.
@@ -50,8 +53,11 @@ process.once("message", async (message) => {
     }
     const ctx = {
       ...context,
-      progress: (update) => Effect.promise(() => send({ type: "progress", update })),
-      log: (line) => Effect.promise(() => send({ type: "log", line: String(line) })),
+      // Synchronous and fire-and-forget, so stages may call them with
+      // Effect.runSync from inside synchronous loops (e.g. a training step
+      // callback). IPC keeps the messages in order before "done".
+      progress: (update) => Effect.sync(() => void send({ type: "progress", update })),
+      log: (line) => Effect.sync(() => void send({ type: "log", line: String(line) })),
     }
     const exit = await Effect.runPromiseExit(definition.run(ctx))
     if (Exit.isSuccess(exit)) {

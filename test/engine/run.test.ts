@@ -63,7 +63,7 @@ describe("pipe run", () => {
     const run = await runIn(dir)
     expect(run.ran).toEqual(["train[split=S1,seed=42]", "train[split=S1,seed=456]", "train[split=S2,seed=42]", "train[split=S2,seed=456]", "compare"].filter((id) => run.ran.includes(id)))
     expect([...run.ran].sort()).toEqual(["compare", "train[split=S1,seed=42]", "train[split=S1,seed=456]", "train[split=S2,seed=42]", "train[split=S2,seed=456]"])
-    expect(run.cached.sort()).toEqual(["split[split=S1]", "split[split=S2]"])
+    expect([...run.cached].sort()).toEqual(["split[split=S1]", "split[split=S2]"])
   })
 
   it("re-runs a stage when a file it imports changes", async () => {
