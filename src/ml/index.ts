@@ -34,6 +34,9 @@ export {
   sequenceLogProbsFromLogits,
   tokenStats,
 } from "./losses.ts"
+export { generateGreedy } from "./generate.ts"
+export { HuggingFaceTokenizer, configFromHf, loadHuggingFace, loadHuggingFaceTokenizer } from "./huggingface.ts"
+export { Llama2cTokenizer, loadLlama2c, loadLlama2cTokenizer } from "./llama2c.ts"
 export { type HostTensor, Model } from "./model.ts"
 export { createPreset } from "./preset.ts"
 export { Prng } from "./prng.ts"
