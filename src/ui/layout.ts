@@ -231,7 +231,12 @@ const summaryLines = (state: ViewState, names: InstanceNames, columns: number): 
   const wall = formatDuration(finished.wallMs)
   const counts = [`ran ${finished.ran}`, `cached ${finished.cached}`]
   if (finished.failed > 0) counts.push(`failed ${finished.failed}`)
-  if (finished.skipped > 0) counts.push(`skipped ${finished.skipped}`)
+  // After an interrupt the runner's skipped count also holds the stopped and
+  // never-started instances, which get their own counts below.
+  const skipped = finished.interrupted
+    ? state.order.filter((id) => state.instances.get(id)?.status === "skipped").length
+    : finished.skipped
+  if (skipped > 0) counts.push(`skipped ${skipped}`)
   if (finished.interrupted) {
     const resumable = resumableIds(state)
     const stopped = resumable.filter((id) => state.instances.get(id)?.status === "interrupted").length
