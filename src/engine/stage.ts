@@ -51,7 +51,12 @@ export interface StageContext {
   readonly projectRoot: string
   /** Absolute paths of the file deps after glob and param expansion. */
   readonly deps: ReadonlyArray<string>
+  /**
+   * Reports progress. Synchronous and non-blocking, so a synchronous loop
+   * (e.g. a training step callback) may run it with `Effect.runSync`.
+   */
   readonly progress: (update: ProgressUpdate) => Effect.Effect<void>
+  /** Appends a line to the instance's log; synchronous like `progress`. */
   readonly log: (message: string) => Effect.Effect<void>
 }
 

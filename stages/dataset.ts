@@ -1,0 +1,105 @@
+/**
+ * Stage `dataset`: load the preference pairs once, in any supported format,
+ * and write them as one normalised pair file for the split, reference and
+ * baseline stages.
+ *
+ * `data.format`: `demo` (the embedded generated dataset; `data.path` unused),
+ * `prism` (a folder with survey.jsonl and conversations.jsonl or
+ * utterances.jsonl), `pairs` (JSONL `{prompt, chosen, rejected, ...}`) or
+ * `hh-rlhf` (Anthropic transcripts), plain or gzip.
+ */
+import { Effect } from "effect"
+import { statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import {
+  loadDemo,
+  loadPairsFile,
+  loadPrismDir,
+  pairsToJsonl,
+  summarisePairs,
+  type PreferencePair,
+  type PrismPairing,
+} from "../src/data/index.js"
+import { defineStage } from "../src/engine/stage.js"
+import { attempt, writeJson } from "./lib/effect.js"
+
+const FORMATS = ["demo", "prism", "pairs", "hh-rlhf"] as const
+type DataFormat = (typeof FORMATS)[number]
+
+interface Loaded {
+  readonly pairs: PreferencePair[]
+  readonly counts: Record<string, number>
+  readonly dropped: Record<string, number>
+  readonly details: Record<string, unknown>
+}
+
+const requirePath = (path: unknown, format: DataFormat): string => {
+  if (typeof path !== "string" || path === "") {
+    throw new Error(`data.format is ${format} but data.path is not set; pass it with --set data.path=PATH`)
+  }
+  try {
+    statSync(path)
+  } catch {
+    throw new Error(`data.path ${path} was not found; pass an existing file or folder with --set data.path=PATH`)
+  }
+  return path
+}
+
+const load = (params: Readonly<Record<string, unknown>>): Loaded => {
+  const format = params["data.format"] as DataFormat
+  if (!FORMATS.includes(format)) {
+    throw new Error(`data.format must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`)
+  }
+  const prismOptions = {
+    pairing: (params["data.pairing"] ?? "within-model") as PrismPairing,
+    history: params["data.history"] === true,
+  }
+  switch (format) {
+    case "demo": {
+      const result = loadDemo(
+        { seed: params["demo.seed"] as number, usersPerCell: params["demo.users_per_cell"] as number },
+        prismOptions,
+      )
+      return { pairs: result.pairs, counts: result.counts, dropped: result.dropped, details: { demo: result.manifest } }
+    }
+    case "prism": {
+      const result = loadPrismDir(requirePath(params["data.path"], format), prismOptions)
+      return { pairs: result.pairs, counts: result.counts, dropped: result.dropped, details: { origin: result.origin } }
+    }
+    case "pairs":
+    case "hh-rlhf": {
+      const result = loadPairsFile(requirePath(params["data.path"], format), format)
+      return {
+        pairs: result.pairs,
+        counts: result.counts,
+        dropped: result.dropped,
+        details: { skipped_lines: result.skipped },
+      }
+    }
+  }
+}
+
+export default defineStage({
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const loaded = yield* attempt(() => load(ctx.params))
+      if (loaded.pairs.length === 0) {
+        return yield* attempt(() => {
+          throw new Error(`the dataset has no usable pairs (dropped: ${JSON.stringify(loaded.dropped)}); check data.path and data.format`)
+        })
+      }
+      yield* attempt(() => {
+        writeFileSync(join(ctx.outDir, "pairs.jsonl"), pairsToJsonl(loaded.pairs))
+        writeJson(join(ctx.outDir, "summary.json"), {
+          format: ctx.params["data.format"],
+          pairs: loaded.pairs.length,
+          counts: loaded.counts,
+          dropped: loaded.dropped,
+          summary: summarisePairs(loaded.pairs),
+          ...loaded.details,
+        })
+      })
+      const droppedTotal = Object.values(loaded.dropped).reduce((a, b) => a + b, 0)
+      yield* ctx.log(`read ${loaded.pairs.length} pairs; left out ${droppedTotal} (${JSON.stringify(loaded.dropped)})`)
+    }),
+})
