@@ -16,7 +16,7 @@ import type { InstanceRef, RunEvent } from "./events.js"
 import { localExecutor, StageFailure, type Executor, type StageJobContext } from "./executor.js"
 import { hashFileUncached, hashString } from "./hash.js"
 import type { KeyInputs } from "./keys.js"
-import { updateLock, type LockEntry, type LockFile } from "./lockfile.js"
+import { updateLock, withFileLock, type LockEntry, type LockFile } from "./lockfile.js"
 import { upstreamClosure, type Instance } from "./plan.js"
 import { outputHashes, type Project } from "./project.js"
 import { matchesWhere, type Where } from "./select.js"
@@ -105,7 +105,8 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
     let interrupted = false
 
     project.store.cleanStaleTemp()
-    const unmark = project.store.markRunning()
+    // Registering under gc.lock means a concurrent `pipe gc` either finishes first or sees this run.
+    const unmark = yield* Effect.promise(() => withFileLock(join(project.store.root, "gc.lock"), async () => project.store.markRunning()))
 
     emit({
       type: "run-started",
@@ -359,7 +360,7 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
       if (!interrupted && options.materialise !== false) {
         const ready = closure.filter((i) => targetIds.has(i.id) && outcomes.get(i.id)?.kind === "ok")
         materialised = yield* Effect.tryPromise({
-          try: () => materialise(project, ready, outcomes),
+          try: () => withFileLock(join(project.store.root, "materialise.lock"), () => materialise(project, ready, outcomes)),
           catch: (cause) => new EngineError({ message: `materialising outputs failed: ${String(cause)}`, cause }),
         })
       }
