@@ -6,8 +6,9 @@
  *
  * One rule decides preferences: the chosen response starts with the marker
  * `Yes! `. Each user follows it with a probability (their consistency) that is
- * an additive function of four survey attributes; the attributes are crossed in
- * a balanced factorial design, so each split sees only its own attribute's effect.
+ * an additive function of four survey attributes. The attributes are crossed in
+ * a balanced factorial design, so the A - B difference of each split comes from
+ * its own attribute only.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -29,12 +30,12 @@ const SOURCE_WEIGHTS: Record<DemoSource, number> = { "demo-plain": 0.35, "demo-f
 export const DEMO_REFERENCE_SOURCES: ReadonlyArray<DemoSource> = ["demo-plain", "demo-friendly"]
 
 /**
- * Partition seed (`data.seed`) for the demo profile. With the default generator
- * seed, 128 eval pairs held out by user and no source filter, this seed's eval
- * sets show the planted directions (realised label-consistency differences
- * A - B: S1 +0.17, S2 +0.26, S3 -0.22, S4 +0.07, S5 0.00, S6 0.00). It was
- * picked from seeds 0-199, because eval sets of 128 pairs from about 25 users
- * vary by about 0.045 (one standard deviation) around the planted values.
+ * Partition seed (`data.seed`) for the demo profile. Its eval sets show the
+ * planted directions with the default generator seed, 128 eval pairs held out
+ * by user and no source filter. Their realised label-consistency differences
+ * A - B are S1 +0.16, S2 +0.26, S3 -0.22, S4 +0.07, S5 +0.02 and S6 0.00.
+ * It was picked from seeds 0-199, because eval sets of 128 pairs from about 25
+ * users vary by about 0.05 (one standard deviation) around the planted values.
  */
 export const DEMO_DATA_SEED = 54
 
@@ -125,7 +126,7 @@ const TOPICS: ReadonlyArray<Topic> = [
 ]
 const FOLLOW_UPS = ["Another one?", "Any other idea?", "What else?", "Something else?", "And one more?"]
 
-/** Writes an answer in a source model's style. */
+/** Renders a topic's reply in a source model's style. */
 const styled = (source: DemoSource, answer: string): string => {
   switch (source) {
     case "demo-plain":
@@ -174,10 +175,20 @@ const EDGE_CASES = [
 const timestamp = (offsetSeconds: number): string =>
   new Date(Date.UTC(2023, 10, 22) + offsetSeconds * 1000).toISOString().slice(0, 19).replace("T", " ")
 
-/** A slider value in [low, high]; every seventh one is a non-integer, as the survey export may hold floats. */
+/** Draws a slider value in [low, high]. Every seventh one is a non-integer, because survey exports may contain floats. */
 const slider = (rng: Rng, low: number, high: number, index: number): number => {
   const value = rng.int(low, high)
   return index % 7 === 3 && value < high ? value + 0.5 : value
+}
+
+/**
+ * Draws a design slider (personalisation or safety). High and low ranges do not
+ * overlap, so a median split recovers the design. Edge-case users sit at 60, the
+ * median, and go to group B under the tie rule.
+ */
+const designSlider = (rng: Rng, edge: string | null, high: boolean, index: number): number => {
+  if (edge !== null) return 60
+  return high ? slider(rng, 65, 100, index) : slider(rng, 5, 55, index)
 }
 
 const pickWeighted = (rng: Rng): DemoSource => {
@@ -206,7 +217,7 @@ interface UserDraft extends Omit<DemoUser, "user_id"> {
   readonly index: number
 }
 
-/** The factorial design: every (age, personalisation, safety, region) cell gets `perCell` users. */
+/** Lays out the factorial design: every (age, personalisation, safety, region) cell gets `perCell` users. */
 const designUsers = (perCell: number): UserDraft[] => {
   const drafts: UserDraft[] = []
   for (let cell = 0; cell < 16; cell++) {
@@ -248,15 +259,17 @@ const surveyRow = (user: DemoUser, draft: UserDraft, rng: Rng, conversations: nu
       : edge === "region_prefer_not_to_say"
         ? PLACE_UNKNOWN
         : (draft.region_europe ? PLACES_EUROPE : PLACES_AMERICAS)[draft.index % 3]
-  // High and low slider ranges do not overlap, so a median split recovers the design;
-  // edge-case users sit at 60, the median, and go to group B under the tie rule.
-  const personalisation = edge !== null ? 60 : draft.personalisation_high ? slider(rng, 65, 100, draft.index) : slider(rng, 5, 55, draft.index)
-  const safety =
-    edge === "safety_missing" ? null : edge !== null ? 60 : draft.safety_high ? slider(rng, 65, 100, draft.index + 1) : slider(rng, 5, 55, draft.index + 1)
-  const familiarity = draft.very_familiar ? "Very familiar" : draft.index % 10 === 9 ? "Not familiar at all" : "Somewhat familiar"
+  const personalisation = designSlider(rng, edge, draft.personalisation_high, draft.index)
+  const safety = edge === "safety_missing" ? null : designSlider(rng, edge, draft.safety_high, draft.index + 1)
+  let familiarity = "Somewhat familiar"
+  if (draft.very_familiar) familiarity = "Very familiar"
+  else if (draft.index % 10 === 9) familiarity = "Not familiar at all"
   const usecasesShown = edge !== "usecases_not_shown"
   const usecases: Record<string, unknown> = {}
-  for (const key of USECASE_KEYS) usecases[key] = usecasesShown ? (rng.chance(0.3) ? 1 : 0) : null
+  for (const key of USECASE_KEYS) {
+    if (!usecasesShown) usecases[key] = null
+    else usecases[key] = rng.chance(0.3) ? 1 : 0
+  }
   usecases.other = usecasesShown ? 0 : null
   usecases.other_text = null
   const seconds = 600 + rng.int(0, 2400)
@@ -402,11 +415,13 @@ export const generateDemo = (options: DemoOptions = {}): DemoFiles => {
           const followsRule = follows[labelIndex++]
           const low = userRng.int(20, 75)
           const tie = userRng.chance(0.03)
-          const gap = tie ? 0 : user.large_gaps ? userRng.int(10, 45) : userRng.int(1, 20)
+          let gap = user.large_gaps ? userRng.int(10, 45) : userRng.int(1, 20)
+          if (tie) gap = 0
           const high = Math.min(100, low + gap)
           const empty = userRng.chance(0.01)
           const winnerText = followsRule ? marked : plain
-          const loserText = empty ? "EMPTY STRING" : followsRule ? plain : marked
+          let loserText = followsRule ? plain : marked
+          if (empty) loserText = "EMPTY STRING"
           const winnerFirst = userRng.chance(0.5)
           const pair = [
             { content: winnerText, score: high, if_chosen: true },

@@ -76,7 +76,7 @@ export const loadPairsFile = (path: string, format: PairsFormat = "auto"): Pairs
 export const loadPairs = (source: TextSource, format: PairsFormat = "auto"): PairsLoadResult => {
   const lines = parseJsonLines(source)
   if (lines.length === 0) {
-    throw dataError({ file: source.file }, "the file holds no JSON lines", "Point data.path at a non-empty pairs file")
+    throw dataError({ file: source.file }, "the file contains no JSON lines", "Point data.path at a non-empty pairs file")
   }
   const resolved = format === "auto" ? detectFormat(lines[0].value) : format
   const name = basename(source.file)

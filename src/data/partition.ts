@@ -182,7 +182,10 @@ export interface GroupPartition {
   readonly dropped: DropCounts
 }
 
-const byId = (a: PreferencePair, b: PreferencePair): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+const byId = (a: PreferencePair, b: PreferencePair): number => {
+  if (a.id < b.id) return -1
+  return a.id > b.id ? 1 : 0
+}
 
 /**
  * Holds out `evalPairs` pairs (by user or by pair) and shuffles the rest into
@@ -230,8 +233,8 @@ const partitionPairs = (
       } else if (userPairs.length <= room) {
         evalSet.push(...userPairs)
       } else {
-        // The last eval user fills the set exactly; the rest of that user's pairs
-        // may not go to train (the user would then be in both sets).
+        // The last eval user fills the set exactly. The rest of that user's pairs
+        // are dropped, because in train they would put the user in both sets.
         const picked = rng.shuffle(userPairs)
         evalSet.push(...picked.slice(0, room))
         addCount(dropped, "eval_user_remainder", userPairs.length - room)
@@ -357,7 +360,7 @@ export interface PoolResult {
   }
 }
 
-/** The pooled partition for the baseline: no attribute split, eval pairs drawn across all users. */
+/** Builds the pooled partition for the baseline: no attribute split, eval pairs drawn across all users. */
 export const buildPool = (pairs: ReadonlyArray<PreferencePair>, partitionOptions: PartitionOptions): PoolResult => {
   const options = resolveOptions(partitionOptions)
   const filtered = filterSources(pairs, options.sources)

@@ -18,7 +18,7 @@ import {
 import { addCount, type DropCounts, type PreferencePair } from "./types.js"
 
 /**
- * How pairs are formed from one interaction (one user prompt and its rated responses):
+ * Pairing of the rated responses of one interaction (one user prompt):
  * - `within-model`: turns >= 1 only, the two responses of the same model, higher score chosen.
  * - `chosen-vs-rest`: every turn, the `if_chosen` response against each other response.
  * - `turn0-all`: turn 0 only, every two responses of different models, higher score chosen.
@@ -30,7 +30,7 @@ export interface PrismOptions {
   /** Default `within-model`, the pairing of the reference study. */
   readonly pairing?: PrismPairing
   /**
-   * When true, the prompt holds the earlier turns of the conversation, each as
+   * When true, the prompt contains the earlier turns of the conversation, each as
    * `User: <text>\nAssistant: <continued response>\n`, followed by `User: <prompt>`.
    * Needs `conversations.jsonl`. Default false: the prompt is the turn's user text only.
    */
@@ -49,11 +49,11 @@ export interface PrismFiles {
 
 export interface PrismLoadResult {
   readonly pairs: PreferencePair[]
-  /** What was read, e.g. users, conversations, interactions. */
+  /** Counts of rows read, e.g. survey users, conversations, interactions. */
   readonly counts: Record<string, number>
   /** Rows and candidate pairs left out, by reason. */
   readonly dropped: DropCounts
-  /** Which file the pairs came from and with which options. */
+  /** Source file kind of the pairs and the options used. */
   readonly origin: { readonly from: "conversations" | "utterances"; readonly pairing: PrismPairing; readonly history: boolean }
 }
 
@@ -175,7 +175,7 @@ const parseResponse = (entry: Record<string, unknown>, at: FieldContext, path: s
   }
 }
 
-/** The response a conversation continued with: `if_chosen`, else the highest score, else the first. */
+/** Picks the response a conversation continued with: `if_chosen`, else the highest score, else the first. */
 const continuedResponse = (responses: ReadonlyArray<Response>): Response | undefined => {
   const chosen = responses.find((r) => r.ifChosen)
   if (chosen !== undefined) return chosen

@@ -58,7 +58,7 @@ export interface SplitDefinition {
   readonly statistic?: Statistic
   readonly A: GroupRule
   readonly B: GroupRule
-  /** What happens to units that match neither rule: `drop` (default, counted) or `error`. */
+  /** Handling of units that match neither rule: `drop` (default, counted) or `error`. */
   readonly others: "drop" | "error"
 }
 

@@ -156,7 +156,7 @@ describe("generic JSONL pairs", () => {
 
   it("rejects an empty file", () => {
     const path = writeTemp("empty.jsonl", "\n")
-    expect(errorOf(() => loadPairsFile(path)).message).toContain("the file holds no JSON lines")
+    expect(errorOf(() => loadPairsFile(path)).message).toContain("the file contains no JSON lines")
   })
 
   it("rejects a missing file", () => {
