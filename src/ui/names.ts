@@ -27,11 +27,14 @@ const uniquePrefixLength = (value: string, all: ReadonlyArray<string>): number =
   return chars.length
 }
 
-/** Shows `value` with at most `keep` code points, or its unique prefix if that is longer. */
+/**
+ * Shows `value` cut to `keep` code points (or to its unique prefix if that is
+ * longer) plus `…`; a value that the cut would not shorten stays whole.
+ */
 const cutValue = (value: string, keep: number, unique: number): string => {
   const chars = [...value]
   const length = Math.max(keep, unique)
-  if (chars.length <= length) return value
+  if (chars.length <= length + 1) return value
   return chars.slice(0, length).join("") + "…"
 }
 
@@ -82,13 +85,32 @@ export class InstanceNames {
     if (parts.length === 0) return ""
     const full = parts.map((part) => part.value).join(",")
     if (textWidth(full) <= width) return full
-    const longest = Math.max(...parts.map((part) => textWidth(part.value)))
-    for (let keep = longest - 1; keep >= 0; keep--) {
-      const cut = parts.map((part) => cutValue(part.value, keep, part.unique)).join(",")
-      if (textWidth(cut) <= width) return cut
+    // One cut length for the whole stage, so labels of its instances line up.
+    const keep = this.stageKeep(instance.stage, width)
+    const cut = parts.map((part) => cutValue(part.value, keep, part.unique)).join(",")
+    return textWidth(cut) <= width ? cut : truncateMiddle(cut, width)
+  }
+
+  /**
+   * Returns the largest number of code points per value such that the widest
+   * label of the stage, cut that way, fits `width` (0 when none fits).
+   */
+  private stageKeep(stage: string, width: number): number {
+    const keys = this.stages.get(stage)!
+    const columns = this.varyingKeys(stage).map((key) => {
+      const values = keys.values.get(key) ?? []
+      return values.map((value) => ({ value, unique: uniquePrefixLength(value, values) }))
+    })
+    const widest = (keep: number): number =>
+      columns.reduce(
+        (sum, values) => sum + Math.max(...values.map((entry) => textWidth(cutValue(entry.value, keep, entry.unique)))),
+        columns.length - 1,
+      )
+    const longest = Math.max(...columns.flat().map((entry) => textWidth(entry.value)))
+    for (let keep = longest; keep > 0; keep--) {
+      if (widest(keep) <= width) return keep
     }
-    const tightest = parts.map((part) => cutValue(part.value, 0, part.unique)).join(",")
-    return truncateMiddle(tightest, width)
+    return 0
   }
 
   /** Returns `stage[values]` (or just `stage`) at most `width` columns wide. */

@@ -50,8 +50,8 @@ describe("InstanceNames", () => {
       for (const label of labels) expect([...label].length).toBeLessThanOrEqual(width)
       expect(new Set(labels).size).toBe(instances.length)
     }
-    expect(names.short(instances[7]!, 18)).toBe("dpo,S2_pers…,A,456")
-    expect(names.short(instances[7]!, 14)).toBe("dpo,S2_…,A,456")
+    expect(names.short(instances[7]!, 18)).toBe("dpo,S2_per…,A,456")
+    expect(names.short(instances[7]!, 14)).toBe("dpo,S2…,A,456")
   })
 
   it("keeps a prefix that is itself a value", () => {
