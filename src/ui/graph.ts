@@ -27,6 +27,8 @@ export interface GraphStage {
   readonly blocked?: number
   /** Names of the stages this one reads from. */
   readonly needs: ReadonlyArray<string>
+  /** Matrix keys, e.g. `["method", "split", "seed"]`, drawn as `method×split×seed`. */
+  readonly axes?: ReadonlyArray<string>
   /** Per-instance detail, drawn when `expand` is set. */
   readonly instanceList?: ReadonlyArray<GraphInstance>
 }
@@ -162,6 +164,8 @@ const renderLayers = (model: GraphModel, options: Required<RenderGraphOptions>, 
   const nameWidth = Math.max(...model.stages.map((stage) => textWidth(stage.name)))
   const countWidth = Math.max(...model.stages.map((stage) => textWidth(instanceCount(stage))))
   const markWidth = Math.max(...model.stages.map((stage) => textWidth(stateMark(stage, glyphs))))
+  const axesText = (stage: GraphStage): string => (stage.axes ?? []).join(options.ascii ? "x" : "×")
+  const axesWidth = Math.max(...model.stages.map((stage) => textWidth(axesText(stage))))
   const numberWidth = String(depth).length
   const lines: Array<string> = []
   for (let layer = 0; layer < depth; layer++) {
@@ -172,7 +176,8 @@ const renderLayers = (model: GraphModel, options: Required<RenderGraphOptions>, 
       const connector =
         members.length === 1 ? glyphs.only : index === 0 ? glyphs.first : lastInLayer ? glyphs.end : glyphs.middle
       const needs = stage.needs.length === 0 ? "" : `${glyphs.arrow} ${stage.needs.join(", ")}`
-      const row = `${number} ${connector}${padEnd(stage.name, nameWidth)}  ${padStart(instanceCount(stage), countWidth)}  ${padEnd(stateMark(stage, glyphs), markWidth)}`
+      const axes = axesWidth === 0 ? "" : `  ${padEnd(axesText(stage), axesWidth)}`
+      const row = `${number} ${connector}${padEnd(stage.name, nameWidth)}  ${padStart(instanceCount(stage), countWidth)}${axes}  ${padEnd(stateMark(stage, glyphs), markWidth)}`
       const gutter = " ".repeat(numberWidth) + " " + (lastInLayer ? "   " : glyphs.pipe)
       // The needs go to the end of the row, or to a line of their own when the row is full.
       if (needs !== "" && textWidth(row) + 3 + textWidth(needs) <= options.columns) {
@@ -254,6 +259,7 @@ export const graphFromEngine = (engine: EngineGraphModel): GraphModel => ({
       fresh: stage.counts.fresh,
       blocked: stage.counts.blocked,
       needs,
+      axes: stage.axes,
       instanceList,
     }
   }),

@@ -120,10 +120,10 @@ describe("renderGraph", () => {
     }
     expect(renderGraph(graphFromEngine(engine), { expand: true })).toBe(
       lines(
-        "1 ─ split  2 instances  ✘ 1 stale · 1 fresh",
+        "1 ─ split  2 instances  split  ✘ 1 stale · 1 fresh",
         "     ✔ split[split=a]",
         "     ✘ split[split=b]  param split.ratio changed",
-        "2 ─ train  2 instances  ◌ 1 blocked · 1 fresh   ← split",
+        "2 ─ train  2 instances  split  ◌ 1 blocked · 1 fresh   ← split",
         "     ✔ train[split=a]",
         "     ◌ train[split=b]  upstream split[split=b] is stale",
       ),
