@@ -74,13 +74,39 @@ export const responseLengths = (batch: ScoredSequences): Int32Array => {
 const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
 
-interface HeadTensors {
-  /** [N] log-sum-exp of each row. */
-  readonly lse: tfc.Tensor1D
+/**
+ * Where the loss head runs. `host` reads the logits into JS (one copy) and
+ * computes the log-softmax terms and the gradient in float64 loops: for the
+ * small vocabularies this library trains, that replaces about twenty kernel
+ * launches and three passes of `exp` over [N, V]. `tensor` uses tfjs ops and
+ * never copies the logits off the device, for large vocabularies or GPUs.
+ * `auto` picks `host` when N·V <= 2^24 and the backend is wasm or cpu.
+ */
+export type HeadMode = "auto" | "host" | "tensor"
+
+let headMode: HeadMode = "auto"
+
+/** Sets where the loss head runs (see `HeadMode`); returns the previous mode. */
+export const setHeadMode = (mode: HeadMode): HeadMode => {
+  const previous = headMode
+  headMode = mode
+  return previous
+}
+
+const useHost = (N: number, V: number): boolean => {
+  if (headMode !== "auto") return headMode === "host"
+  const backend = tf.getBackend()
+  return N * V <= 1 << 24 && (backend === "wasm" || backend === "cpu")
+}
+
+/** Per-sequence sums of one head evaluation, and what its gradient needs. */
+interface HeadResult {
   /** [S] summed response log-probs. */
-  readonly seqLogp: tfc.Tensor1D
+  readonly seqLogp: Float64Array
   /** [S] summed WPO log-ratios q_t = z[y] + LSE(z) − LSE(2z), or undefined. */
-  readonly seqRatio: tfc.Tensor1D | undefined
+  readonly seqRatio: Float64Array | undefined
+  /** Gradient of the loss with respect to the logits, given dLoss/dSeqLogp per sequence and the upstream dy. */
+  readonly gradient: (coefficients: Float64Array, dy: tfc.Tensor, logits: tfc.Tensor2D) => tfc.Tensor2D
 }
 
 const flatTargetIndex = (batch: ScoredSequences, V: number): Int32Array => {
@@ -89,23 +115,93 @@ const flatTargetIndex = (batch: ScoredSequences, V: number): Int32Array => {
   return index
 }
 
-const headForward = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadTensors => {
-  const [N, V] = logits.shape
+const checkRows = (N: number, batch: ScoredSequences): void => {
   if (N !== batch.S * batch.T) throw new Error(`logits have ${N} rows, expected S·T = ${batch.S * batch.T}`)
-  const mask = tf.tensor1d(batch.mask, "float32")
-  const lse = tf.logSumExp(logits, 1) as tfc.Tensor1D
-  const targetLogits = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))
-  // Masking by multiplication is safe here: every term is finite when the logits are.
-  const tokenLogp = tf.mul(tf.sub(targetLogits, lse), mask)
-  const seqLogp = tf.sum(tf.reshape(tokenLogp, [batch.S, batch.T]), 1) as tfc.Tensor1D
-  let seqRatio: tfc.Tensor1D | undefined
-  if (withRatio) {
-    const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
-    const ratio = tf.mul(tf.sub(tf.add(targetLogits, lse), lse2), mask)
-    seqRatio = tf.sum(tf.reshape(ratio, [batch.S, batch.T]), 1) as tfc.Tensor1D
-  }
-  return { lse, seqLogp, seqRatio }
 }
+
+const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult => {
+  const [N, V] = logits.shape
+  checkRows(N, batch)
+  const z = logits.dataSync() as Float32Array
+  const probs = new Float32Array(N * V)
+  const seqLogp = new Float64Array(batch.S)
+  const seqRatio = withRatio ? new Float64Array(batch.S) : undefined
+  for (let n = 0; n < N; n++) {
+    const row = n * V
+    let max = -Infinity
+    for (let v = 0; v < V; v++) if (z[row + v]! > max) max = z[row + v]!
+    let s1 = 0
+    let s2 = 0
+    for (let v = 0; v < V; v++) {
+      const e = Math.exp(z[row + v]! - max)
+      probs[row + v] = e
+      s1 += e
+      s2 += e * e
+    }
+    const inverse = 1 / s1
+    for (let v = 0; v < V; v++) probs[row + v]! *= inverse
+    // Masked rows are selected out, never multiplied by 0, so a -Infinity there cannot turn into NaN.
+    if (batch.mask[n]! > 0) {
+      const target = z[row + batch.targets[n]!]!
+      const lse = max + Math.log(s1)
+      const s = Math.floor(n / batch.T)
+      seqLogp[s]! += target - lse
+      if (seqRatio) seqRatio[s]! += target + lse - (2 * max + Math.log(s2))
+    }
+  }
+  const gradient = (coefficients: Float64Array, dy: tfc.Tensor): tfc.Tensor2D => {
+    const scale = dy.dataSync()[0]!
+    const grad = new Float32Array(N * V)
+    for (let n = 0; n < N; n++) {
+      if (!(batch.mask[n]! > 0)) continue
+      const c = coefficients[Math.floor(n / batch.T)]! * scale
+      if (c === 0) continue
+      const row = n * V
+      for (let v = 0; v < V; v++) grad[row + v] = -c * probs[row + v]!
+      grad[row + batch.targets[n]!] = c * (1 - probs[row + batch.targets[n]!]!)
+    }
+    return tf.tensor2d(grad, [N, V])
+  }
+  return { seqLogp, seqRatio, gradient }
+}
+
+const tensorHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult => {
+  const [N, V] = logits.shape
+  checkRows(N, batch)
+  const { seqLogp, seqRatio } = tf.tidy(() => {
+    const mask = tf.tensor1d(batch.mask, "float32")
+    const lse = tf.logSumExp(logits, 1)
+    const targetLogits = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))
+    // Masking by multiplication is safe here: every term is finite when the logits are.
+    const tokenLogp = tf.mul(tf.sub(targetLogits, lse), mask)
+    const seqLogp = tf.sum(tf.reshape(tokenLogp, [batch.S, batch.T]), 1)
+    let seqRatio: tfc.Tensor | undefined
+    if (withRatio) {
+      const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
+      const ratio = tf.mul(tf.sub(tf.add(targetLogits, lse), lse2), mask)
+      seqRatio = tf.sum(tf.reshape(ratio, [batch.S, batch.T]), 1)
+    }
+    return seqRatio ? { seqLogp, seqRatio } : { seqLogp }
+  })
+  const result = {
+    seqLogp: Float64Array.from(seqLogp.dataSync()),
+    seqRatio: seqRatio ? Float64Array.from(seqRatio.dataSync()) : undefined,
+  }
+  tf.dispose([seqLogp, seqRatio ?? []].flat())
+  const gradient = (coefficients: Float64Array, dy: tfc.Tensor, z: tfc.Tensor2D): tfc.Tensor2D =>
+    tf.tidy(() => {
+      const lse = tf.logSumExp(z, 1)
+      const perRow = new Float32Array(N)
+      for (let n = 0; n < N; n++) perRow[n] = coefficients[Math.floor(n / batch.T)]! * batch.mask[n]!
+      const probs = tf.exp(tf.sub(z, tf.reshape(lse, [N, 1])))
+      const onehot = tf.cast(tf.oneHot(tf.tensor1d(batch.targets, "int32"), V), "float32")
+      return tf.mul(tf.mul(tf.sub(onehot, probs), tf.tensor2d(perRow, [N, 1])), dy)
+    })
+  return { ...result, gradient }
+}
+
+const head = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult =>
+  useHost(logits.shape[0], logits.shape[1]) ? hostHead(logits, batch, withRatio) : tensorHead(logits, batch, withRatio)
 
 /**
  * Builds a scalar loss of the summed log-probs with a closed-form gradient.
@@ -115,24 +211,16 @@ const headForward = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: bo
 const logProbLoss = (
   batch: ScoredSequences,
   withRatio: boolean,
-  lossOf: (seqLogp: Float32Array, seqRatio: Float32Array | undefined) => { loss: number; coefficients: Float64Array },
+  lossOf: (seqLogp: Float64Array, seqRatio: Float64Array | undefined) => { loss: number; coefficients: Float64Array },
 ): ((logits: tfc.Tensor) => tfc.Scalar) =>
   tf.customGrad((...args: unknown[]) => {
     const logits = args[0] as tfc.Tensor2D
     const save = args[1] as tfc.GradSaveFunc
-    const head = headForward(logits, batch, withRatio)
-    const { loss, coefficients } = lossOf(head.seqLogp.dataSync() as Float32Array, head.seqRatio?.dataSync() as Float32Array | undefined)
-    save([logits, head.lse])
+    const result = head(logits, batch, withRatio)
+    const { loss, coefficients } = lossOf(result.seqLogp, result.seqRatio)
+    save([logits])
     const value = tf.scalar(loss, "float32")
-    const gradFunc = (dy: tfc.Tensor, saved: tfc.Tensor[]) => {
-      const [z, lse] = saved as [tfc.Tensor2D, tfc.Tensor1D]
-      const [N, V] = z.shape
-      const perRow = new Float32Array(N)
-      for (let n = 0; n < N; n++) perRow[n] = coefficients[Math.floor(n / batch.T)]! * batch.mask[n]!
-      const probs = tf.exp(tf.sub(z, tf.reshape(lse, [N, 1])))
-      const onehot = tf.cast(tf.oneHot(tf.tensor1d(batch.targets, "int32"), V), "float32")
-      return tf.mul(tf.mul(tf.sub(onehot, probs), tf.tensor2d(perRow, [N, 1])), dy)
-    }
+    const gradFunc = (dy: tfc.Tensor, saved: tfc.Tensor[]) => result.gradient(coefficients, dy, saved[0] as tfc.Tensor2D)
     return { value, gradFunc }
   }) as unknown as (logits: tfc.Tensor) => tfc.Scalar
 
@@ -141,7 +229,7 @@ const logProbLoss = (
  * float32 sums), with no gradient.
  */
 export const sequenceLogProbsFromLogits = (logits: tfc.Tensor2D, batch: ScoredSequences): Float64Array =>
-  hostTidy(() => Float64Array.from(headForward(logits, batch, false).seqLogp.dataSync()))
+  head(logits, batch, false).seqLogp
 
 /** Runs `fn` in a tfjs scope that disposes every tensor it creates, returning host values. */
 export const hostTidy = <T>(fn: () => T): T => {

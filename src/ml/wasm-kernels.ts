@@ -7,6 +7,13 @@
  *   materialises transposes with the wasm `Transpose` kernel, folds a shared
  *   right operand into one large matmul, and otherwise runs one XNNPACK call
  *   per batch entry on zero-copy views of the wasm heap.
+ * - `Identity` and same-dtype `Cast`: the stock kernels copy the data, and
+ *   tfjs clones every tensor it saves for the backward pass, so each taped op
+ *   paid a full copy. Tensors are immutable, so these versions share the data
+ *   and count a reference, as the `cpu` backend and wasm's own `Reshape` do.
+ * - `GatherV2` without batch dimensions: the stock kernel runs a generic
+ *   per-element loop (about 3 ms for a 1024-row embedding lookup); this one
+ *   copies whole slices.
  * - `UnsortedSegmentSum`: missing on wasm, so the gradient of `tf.gather`
  *   (embedding lookups) fails without it. A sequential JS loop, so results are
  *   deterministic.
@@ -162,11 +169,72 @@ const unsortedSegmentSum: tfc.KernelFunc = ({ inputs, backend: rawBackend, attrs
   return out
 }
 
+const shareData = (x: tfc.TensorInfo, backend: WasmBackend): tfc.TensorInfo => {
+  ;(backend as unknown as { incRef: (dataId: unknown) => void }).incRef(x.dataId)
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
+}
+
+const stockKernels = new Map<string, tfc.KernelConfig>()
+
+const identity: tfc.KernelFunc = (args) => {
+  const x = (args.inputs as { x: tfc.TensorInfo }).x
+  if (x.dtype === "string") return stockKernels.get("Identity")!.kernelFunc(args)
+  return shareData(x, args.backend as unknown as WasmBackend)
+}
+
+const cast: tfc.KernelFunc = (args) => {
+  const x = (args.inputs as { x: tfc.TensorInfo }).x
+  const { dtype } = args.attrs as unknown as { dtype: tfc.DataType }
+  if (x.dtype === dtype && dtype !== "string") return shareData(x, args.backend as unknown as WasmBackend)
+  return stockKernels.get("Cast")!.kernelFunc(args)
+}
+
+const gather: tfc.KernelFunc = (args) => {
+  const backend = args.backend as unknown as WasmBackend
+  const { x, indices } = args.inputs as { x: tfc.TensorInfo; indices: tfc.TensorInfo }
+  const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number }
+  if (batchDims !== 0 || (x.dtype !== "float32" && x.dtype !== "int32")) return stockKernels.get("GatherV2")!.kernelFunc(args)
+  const parsedAxis = axis < 0 ? axis + x.shape.length : axis
+  const outer = product(x.shape.slice(0, parsedAxis))
+  const dim = x.shape[parsedAxis]!
+  const slice = product(x.shape.slice(parsedAxis + 1))
+  const ids = backend.typedArrayFromHeap(indices)
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i]! >= 0 && ids[i]! < dim)) throw new Error(`GatherV2: the index value ${ids[i]} is not in [0, ${dim - 1}]`)
+  }
+  const out = backend.makeOutput([...x.shape.slice(0, parsedAxis), ...indices.shape, ...x.shape.slice(parsedAxis + 1)], x.dtype)
+  // Views are taken after makeOutput, which may grow (and so replace) the heap buffer.
+  const source = backend.typedArrayFromHeap(x)
+  const target = backend.typedArrayFromHeap(out)
+  const index = backend.typedArrayFromHeap(indices)
+  let at = 0
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < index.length; i++) {
+      const from = (o * dim + index[i]!) * slice
+      target.set(source.subarray(from, from + slice), at)
+      at += slice
+    }
+  }
+  return out
+}
+
+const replaceKernel = (kernelName: string, kernelFunc: tfc.KernelFunc): void => {
+  if (stockKernels.has(kernelName)) return
+  const stock = tf.getKernel(kernelName, "wasm")
+  if (stock === undefined) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel to replace`)
+  stockKernels.set(kernelName, stock)
+  tf.unregisterKernel(kernelName, "wasm")
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc })
+}
+
 let stockMatMul: tfc.KernelConfig | undefined
 let patched = false
 
-/** Registers the faster `BatchMatMul` and the missing `UnsortedSegmentSum` for wasm (idempotent). */
+/** Registers the kernels described above for wasm (idempotent). */
 export const installWasmKernels = (): void => {
+  replaceKernel("Identity", identity)
+  replaceKernel("Cast", cast)
+  replaceKernel("GatherV2", gather)
   if (tf.getKernel("UnsortedSegmentSum", "wasm") === undefined) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "wasm", kernelFunc: unsortedSegmentSum })
   }

@@ -6,6 +6,7 @@ import {
   type ScoredSequences,
   preferenceLoss,
   sequenceLogProbsFromLogits,
+  setHeadMode,
   tokenStats,
 } from "../../src/ml/losses.ts"
 import type { Tensor } from "@tensorflow/tfjs-core"
@@ -110,8 +111,9 @@ describe("oracle cases", () => {
     expect(caseNames.length).toBeGreaterThanOrEqual(3)
   })
 
-  for (const name of caseNames) {
-    it(`matches ${name}`, () => {
+  for (const [name, mode] of caseNames.flatMap((n) => [[n, "host"], [n, "tensor"]] as const)) {
+    it(`matches ${name} (${mode} head)`, () => {
+      setHeadMode(mode)
       const before = tf.memory().numTensors
       const c = JSON.parse(readFileSync(join(oracleDir, `${name}.json`), "utf8")) as OracleCase
       const e = JSON.parse(readFileSync(join(oracleDir, `${name}.expected.json`), "utf8"))
@@ -206,6 +208,7 @@ describe("oracle cases", () => {
       }
       policy.logits.dispose()
       expect(tf.memory().numTensors, "tensors left behind").toBe(before)
+      setHeadMode("auto")
     })
   }
 })
