@@ -189,8 +189,9 @@ const checkFinite = (value: number, what: string, step: number): void => {
 
 /**
  * Trains `policy` in place on preference pairs with DPO or WPO against the
- * frozen `reference`. The reference log-probs of each batch are computed
- * once, with no gradient. Same seed, data and backend give byte-identical
+ * frozen `reference`. Reference log-probs are computed with no gradient,
+ * once per pair (all pairs up front when the run visits each at least once,
+ * otherwise per batch). Same seed, data and backend give byte-identical
  * weights and metrics.
  */
 export const trainPreference = (options: TrainPreferenceOptions): TrainResult => {
@@ -214,11 +215,17 @@ export const trainPreference = (options: TrainPreferenceOptions): TrainResult =>
     options.onEval?.(point)
   }
   evaluate(0)
+  // When the run visits every pair at least once, scoring all pairs under the
+  // reference up front costs no more than scoring each batch, and repeats are free.
+  const refAll = steps * batch >= pairs.length ? referenceLogProbs(reference, pairs) : undefined
   for (let step = 1; step <= steps; step++) {
-    const selected = order.next(batch).map((i) => pairs[i]!)
+    const indices = order.next(batch)
+    const selected = indices.map((i) => pairs[i]!)
     const tokens = preferenceBatch(selected, padId)
     const ids = idsTensor(tokens)
-    const ref = hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids), tokens))
+    const ref = refAll
+      ? Float64Array.from([...indices.map((i) => refAll.chosen[i]!), ...indices.map((i) => refAll.rejected[i]!)])
+      : hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids), tokens))
     const head = preferenceLoss(tokens, ref, { method, beta, clamp: options.clamp ?? 1 })
     let result: { loss: number; grads: Float32Array[] }
     try {
