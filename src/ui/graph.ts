@@ -149,12 +149,42 @@ const computeLayers = (byName: ReadonlyMap<string, GraphStage>): Map<string, num
   return layers
 }
 
+/** Maximum number of lines a wrapped stale reason takes under its instance. */
+const MAX_REASON_LINES = 3
+
+/** Splits `text` at spaces into lines of at most `width` columns, at most `maxLines` of them. */
+const wrapWords = (text: string, width: number, maxLines: number): Array<string> => {
+  const lines: Array<string> = []
+  let current = ""
+  for (const word of text.split(" ")) {
+    const candidate = current === "" ? word : `${current} ${word}`
+    if (textWidth(candidate) <= width || current === "") {
+      current = candidate
+    } else {
+      lines.push(current)
+      current = word
+    }
+  }
+  if (current !== "") lines.push(current)
+  if (lines.length <= maxLines) return lines.map((line) => truncateEnd(line, width))
+  const kept = lines.slice(0, maxLines)
+  kept[maxLines - 1] = truncateEnd(`${kept[maxLines - 1]} …`, width)
+  return kept.map((line) => truncateEnd(line, width))
+}
+
+/** One line per instance with its mark; a stale reason that does not fit goes on the lines below. */
 const instanceLines = (stage: GraphStage, indent: string, glyphs: Glyphs, columns: number): Array<string> =>
-  (stage.instanceList ?? []).map((instance) => {
+  (stage.instanceList ?? []).flatMap((instance) => {
     const mark = instance.blocked === true ? glyphs.blocked : instance.stale ? glyphs.stale : glyphs.fresh
+    const head = `${indent}${mark} ${instance.name}`
     const mustRun = instance.stale || instance.blocked === true
-    const reason = mustRun && instance.reason !== undefined ? `  ${instance.reason}` : ""
-    return truncateEnd(`${indent}${mark} ${instance.name}${reason}`, columns)
+    if (!mustRun || instance.reason === undefined) return [truncateEnd(head, columns)]
+    const oneLine = `${head}  ${instance.reason}`
+    if (textWidth(oneLine) <= columns) return [oneLine]
+    const reasonIndent = `${indent}    `
+    const reasonWidth = Math.max(20, columns - textWidth(reasonIndent))
+    const wrapped = wrapWords(instance.reason, reasonWidth, MAX_REASON_LINES)
+    return [truncateEnd(head, columns), ...wrapped.map((line) => truncateEnd(reasonIndent + line, columns))]
   })
 
 const renderLayers = (model: GraphModel, options: Required<RenderGraphOptions>, glyphs: Glyphs): string => {

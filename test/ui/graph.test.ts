@@ -129,4 +129,30 @@ describe("renderGraph", () => {
       ),
     )
   })
+
+  it("wraps long reasons under the instance", () => {
+    const reason = Array.from({ length: 8 }, (_, index) => `upstream eval[seed=${index}] is stale;`).join(" ")
+    const graph: GraphModel = {
+      stages: [
+        {
+          name: "compare",
+          instances: 1,
+          stale: 0,
+          fresh: 0,
+          blocked: 1,
+          needs: [],
+          instanceList: [{ name: "compare", stale: false, blocked: true, reason }],
+        },
+      ],
+    }
+    expect(renderGraph(graph, { expand: true, columns: 50 })).toBe(
+      lines(
+        "1 ─ compare  1 instance  ◌ blocked",
+        "     ◌ compare",
+        "         upstream eval[seed=0] is stale; upstream",
+        "         eval[seed=1] is stale; upstream",
+        "         eval[seed=2] is stale; upstream …",
+      ),
+    )
+  })
 })
