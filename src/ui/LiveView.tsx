@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 // The pragmas above keep the automatic JSX runtime when tsx compiles this file
-// for a project whose tsconfig (or lack of one) says otherwise.
+// under another project's tsconfig, or under none (`pipe run` in a user's project).
 
 /**
  * The Ink live view. Finished instances go to `<Static>` (printed once, above

@@ -13,7 +13,7 @@ export interface GraphInstance {
   readonly stale: boolean
   /** Waits on a stale upstream instance, so its own key is not known yet. */
   readonly blocked?: boolean
-  /** Why a stale or blocked instance must run, e.g. `param train.beta changed`. */
+  /** Reason a stale or blocked instance must run, e.g. `param train.beta changed`. */
   readonly reason?: string
 }
 
@@ -23,7 +23,7 @@ export interface GraphStage {
   readonly instances: number
   readonly stale: number
   readonly fresh: number
-  /** Instances that wait on a stale upstream; 0 when absent. */
+  /** Instances that wait on a stale upstream (0 when absent). */
   readonly blocked?: number
   /** Names of the stages this one reads from. */
   readonly needs: ReadonlyArray<string>
@@ -175,7 +175,9 @@ const wrapWords = (text: string, width: number, maxLines: number): Array<string>
 /** One line per instance with its mark; a stale reason that does not fit goes on the lines below. */
 const instanceLines = (stage: GraphStage, indent: string, glyphs: Glyphs, columns: number): Array<string> =>
   (stage.instanceList ?? []).flatMap((instance) => {
-    const mark = instance.blocked === true ? glyphs.blocked : instance.stale ? glyphs.stale : glyphs.fresh
+    let mark = glyphs.fresh
+    if (instance.blocked === true) mark = glyphs.blocked
+    else if (instance.stale) mark = glyphs.stale
     const head = `${indent}${mark} ${instance.name}`
     const mustRun = instance.stale || instance.blocked === true
     if (!mustRun || instance.reason === undefined) return [truncateEnd(head, columns)]
@@ -203,8 +205,10 @@ const renderLayers = (model: GraphModel, options: Required<RenderGraphOptions>, 
     members.forEach((stage, index) => {
       const lastInLayer = index === members.length - 1
       const number = index === 0 ? padStart(String(layer + 1), numberWidth) : " ".repeat(numberWidth)
-      const connector =
-        members.length === 1 ? glyphs.only : index === 0 ? glyphs.first : lastInLayer ? glyphs.end : glyphs.middle
+      let connector = glyphs.middle
+      if (members.length === 1) connector = glyphs.only
+      else if (index === 0) connector = glyphs.first
+      else if (lastInLayer) connector = glyphs.end
       const needs = stage.needs.length === 0 ? "" : `${glyphs.arrow} ${stage.needs.join(", ")}`
       const axes = axesWidth === 0 ? "" : `  ${padEnd(axesText(stage), axesWidth)}`
       const row = `${number} ${connector}${padEnd(stage.name, nameWidth)}  ${padStart(instanceCount(stage), countWidth)}${axes}  ${padEnd(stateMark(stage, glyphs), markWidth)}`

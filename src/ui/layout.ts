@@ -123,7 +123,7 @@ const labelWidth = (state: ViewState, names: InstanceNames, stage: string, colum
   return Math.min(cap, widest)
 }
 
-/** The progress row of a running instance: label, bar, step k/N, rate and ETA. */
+/** Lays out the progress row of a running instance: label, bar, step k/N, rate and ETA. */
 const runningRow = (view: InstanceView, names: InstanceNames, now: number, width: number, columns: number): Line => {
   const short = names.short(view.ref, width)
   const label = padEnd(short === "" ? truncateEnd(view.ref.stage, width) : short, width)
@@ -150,7 +150,7 @@ const runningRow = (view: InstanceView, names: InstanceNames, now: number, width
   return fitLine(segments, columns)
 }
 
-/** The detail row under a running instance: phase, latest metrics and elapsed time. */
+/** Lays out the row under a running instance: phase, latest metrics and elapsed time. */
 const metricsRow = (view: InstanceView, now: number, columns: number): Line | undefined => {
   if (view.step === undefined) return undefined
   const parts: Array<string> = []
@@ -202,9 +202,8 @@ const stoppingLines = (state: ViewState, names: InstanceNames, columns: number):
 }
 
 /**
- * A stand-in for `run-finished` when the view closes after a stop request
- * without one (the runner was interrupted before it could report), built
- * from the instance counts the view has seen.
+ * Builds a stand-in for `run-finished` from the instance counts when the view
+ * closes after a stop request but the runner never reported the end.
  */
 const finishedFromCounts = (state: ViewState): RunFinished | undefined => {
   if (state.closedAt === undefined || state.stopping === undefined) return undefined
@@ -231,7 +230,7 @@ const summaryLines = (state: ViewState, names: InstanceNames, columns: number): 
   const wall = formatDuration(finished.wallMs)
   const counts = [`ran ${finished.ran}`, `cached ${finished.cached}`]
   if (finished.failed > 0) counts.push(`failed ${finished.failed}`)
-  // After an interrupt the runner's skipped count also holds the stopped and
+  // After an interrupt the runner's skipped count also includes the stopped and
   // never-started instances, which get their own counts below.
   const skipped = finished.interrupted
     ? state.order.filter((id) => state.instances.get(id)?.status === "skipped").length
@@ -271,7 +270,7 @@ const summaryLines = (state: ViewState, names: InstanceNames, columns: number): 
   return lines
 }
 
-/** The live area as lines, at most `rows - 1` of them. */
+/** Lays out the live area as at most `rows - 1` lines. */
 export const layoutLive = (state: ViewState, names: InstanceNames, options: LayoutOptions): Array<Line> => {
   const { columns } = options
   if (state.startedAt === undefined && state.order.length === 0) return []
@@ -338,8 +337,8 @@ interface StageGroup {
 
 /**
  * Chooses which stage rows fit in `rows` lines. When some must go, finished
- * stages go first, then the last ones; one extra row says how many are hidden.
- * Returns the chosen groups and the rows they take (stage rows, then the note).
+ * stages go first, then the last ones, and one extra row counts the hidden
+ * ones. Returns the chosen groups and their rows (stage rows, then the note).
  */
 const pickGroups = <G extends StageGroup>(
   groups: ReadonlyArray<G>,
@@ -360,7 +359,7 @@ const qualifiedWidth = (columns: number): number => Math.max(12, Math.min(60, co
 const labelOf = (instance: InstanceRef, names: InstanceNames, columns: number): string =>
   names.qualified(instance, qualifiedWidth(columns))
 
-/** The lines printed once, above the live area, for one static entry. */
+/** Lays out the lines printed once, above the live area, for one static entry. */
 export const layoutStatic = (entry: StaticEntry, names: InstanceNames, columns: number): Array<Line> => {
   const label = labelOf(entry.instance, names, columns)
   switch (entry.kind) {

@@ -8,7 +8,7 @@ import { firstLine, formatDuration, formatEta, formatMetric, formatRate } from "
 import { reduceView, remainingMs, stepRate, initialViewState, type ViewState } from "./state.js"
 
 export interface PlainRendererOptions {
-  /** Where lines go; defaults to `process.stdout`. */
+  /** Output stream; defaults to `process.stdout`. */
   readonly stdout?: { readonly write: (text: string) => unknown }
   /** Minimum time in ms between two progress lines of one instance, by event time. Default 5000. */
   readonly progressIntervalMs?: number

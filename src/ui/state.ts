@@ -25,7 +25,7 @@ export interface InstanceView {
   readonly ref: InstanceRef
   readonly status: InstanceStatus
   readonly startedAt?: number
-  /** Why the runner started it, e.g. `no cache entry`. */
+  /** Reason the runner started it, e.g. `no cache entry`. */
   readonly reason?: string
   readonly step?: number
   readonly total?: number

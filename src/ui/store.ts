@@ -1,5 +1,5 @@
 /**
- * A small external store for the live view: holds the folded view state, the
+ * The external store of the live view. It contains the folded view state, the
  * instance labeler and the terminal size, and notifies React on each change
  * (`useSyncExternalStore`).
  */

@@ -31,7 +31,7 @@ stages:
     outputs: [out.txt]
 `
 
-// Reports progress every 150 ms for as many steps as its one param says.
+// Reports progress every 150 ms, for as many steps as its one param gives.
 const STAGE = `import { Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -68,7 +68,7 @@ interface PtyRun {
 }
 
 /**
- * Runs `pipe ARGS` in a pseudo-terminal of COLUMNS×ROWS. `onOutput` sees the
+ * Runs `pipe ARGS` in a pseudo-terminal of COLUMNS×ROWS. `onOutput` gets the
  * output so far after each chunk and may type into the terminal.
  */
 const runInPty = (
@@ -105,7 +105,7 @@ const runInPty = (
     })
   })
 
-/** The screen after the last complete frame (Ink wraps each frame in synchronized-update marks). */
+/** Returns the screen after the last complete frame (Ink wraps each frame in synchronized-update marks). */
 const screenAtLastFrame = (output: string): Screen => {
   const end = output.lastIndexOf("\x1b[?2026l")
   return emulate(end === -1 ? output : output.slice(0, end), COLUMNS, ROWS)
