@@ -9,6 +9,7 @@
  * to and from Hugging Face tensor names and layouts.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
+import { attention, rmsNorm, swiglu } from "./blocks.ts"
 import { type ModelConfig, headDim, validateConfig } from "./config.ts"
 import { Prng } from "./prng.ts"
 import { tf } from "./tf.ts"
@@ -191,15 +192,14 @@ export class Model {
         const byHead = tf.transpose(tf.reshape(withPositions, [S, T, heads, hd]), [0, 2, 1, 3])
         const [q, k, v] = tf.split(byHead, [H, Hkv, Hkv], 1) as [tfc.Tensor4D, tfc.Tensor4D, tfc.Tensor4D]
         // Query heads j·G … j·G+G-1 share key/value head j, so group them along the time axis.
-        const grouped = tf.reshape(q, [S, Hkv, G * T, hd])
-        const scores = tf.add(tf.matMul(grouped, k, false, true), tables.mask)
-        const context = tf.matMul(tf.softmax(scores), v)
+        const grouped = tf.reshape(q, [S, Hkv, G * T, hd]) as tfc.Tensor4D
+        const context = attention(grouped, k, v, tables.mask)
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [S, H, T, hd]), [0, 2, 1, 3]), [N, H * hd])
         x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
         // SwiGLU block.
         const m = this.rmsNorm(x, layer.mlpNorm)
         const [gate, up] = tf.split(tf.matMul(m, layer.gateUp as tfc.Tensor2D), 2, 1)
-        const act = tf.mul(tf.mul(gate!, tf.sigmoid(gate!)), up!)
+        const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
       const final = this.rmsNorm(x, this.norm)
@@ -211,8 +211,7 @@ export class Model {
   }
 
   private rmsNorm(x: tfc.Tensor2D, weight: tfc.Variable): tfc.Tensor2D {
-    const meanSquare = tf.mean(tf.square(x), 1, true)
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.config.rmsNormEps))), weight)
+    return rmsNorm(x, weight as tfc.Tensor1D, this.config.rmsNormEps)
   }
 
   private positionTables(T: number): PositionTables {
