@@ -48,7 +48,8 @@ export const makeInkRenderer = (options: InkRendererOptions = {}): Renderer => {
   const instance = render(createElement(LiveView, { store, noColor: options.noColor ?? noColorFromEnv() }), {
     stdout,
     exitOnCtrlC: false,
-    patchConsole: false,
+    // Console output from the engine goes above the live area instead of through it.
+    patchConsole: true,
     maxFps: 12,
   })
 
