@@ -104,6 +104,10 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
     let materialised: Record<string, string> = {}
     let interrupted = false
 
+    // Import stage modules up front, in plan order, so a broken module fails before anything runs.
+    for (const stage of new Set(closure.map((i) => i.stage))) {
+      yield* Effect.tryPromise({ try: () => project.stageInfo(stage), catch: (cause) => asEngineError(cause, closure.find((i) => i.stage === stage)!) })
+    }
     project.store.cleanStaleTemp()
     // Registering under gc.lock means a concurrent `pipe gc` either finishes first or sees this run.
     const unmark = yield* Effect.promise(() => withFileLock(join(project.store.root, "gc.lock"), async () => project.store.markRunning()))

@@ -4,11 +4,12 @@
  * and the engine API in-process with real stage child processes.
  */
 import { Effect, Exit } from "effect"
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { main } from "../../src/cli/main.js"
 import type { RunEvent } from "../../src/engine/events.js"
 import { Project, type ProjectOptions } from "../../src/engine/project.js"
 import { runPipeline, type RunOptions, type RunResult } from "../../src/engine/runner.js"
@@ -47,16 +48,8 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Runs `pipe ARGS` in `dir` and waits for it. */
-export const pipe = (dir: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): CliResult => {
-  const result = spawnSync(process.execPath, [pipeBin, ...args], {
-    cwd: dir,
-    env: { ...process.env, CI: "1", ...env },
-    encoding: "utf8",
-    timeout: 120_000,
-  })
-  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
-}
+/** Runs `pipe ARGS` in `dir` and waits for it (asynchronously, so the test worker stays responsive). */
+export const pipe = (dir: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<CliResult> => pipeAsync(dir, args, env).done
 
 /** Starts `pipe ARGS` in `dir` without waiting. */
 export const pipeAsync = (dir: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}) => {
@@ -69,6 +62,21 @@ export const pipeAsync = (dir: string, args: ReadonlyArray<string>, env: NodeJS.
     child.on("close", (code, signal) => resolveDone({ code, signal, stdout, stderr })),
   )
   return { child, done, output: () => stdout }
+}
+
+/** Runs the CLI's `main` in this process with `--file DIR/pipeline.yaml` (for commands that do not need signals). */
+export const cli = async (dir: string, args: ReadonlyArray<string>): Promise<CliResult> => {
+  let stdout = ""
+  let stderr = ""
+  const [command, ...rest] = args
+  const argv = command === undefined ? [] : [command, "--file", join(dir, "pipeline.yaml"), ...rest]
+  const code = await main(argv, {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    isTTY: false,
+    env: { CI: "1" },
+  })
+  return { code, signal: null, stdout, stderr }
 }
 
 export interface InProcessRun {
