@@ -32,6 +32,8 @@ export {
   preferenceLoss,
   preferenceStats,
   sequenceLogProbsFromLogits,
+  setHeadMode,
+  type HeadMode,
   tokenStats,
 } from "./losses.ts"
 export { generateGreedy } from "./generate.ts"
@@ -54,6 +56,7 @@ export {
   type TrainResult,
   batchLogProbs,
   prefAccuracy,
+  preferenceStep,
   referenceLogProbs,
   trainLanguageModel,
   trainPreference,

@@ -7,6 +7,7 @@ import { type BackendKind, currentBackend } from "./backend.ts"
 import { type EncodedPair, type TokenBatch, languageBatch, preferenceBatch } from "./data.ts"
 import {
   type PreferenceMethod,
+  type PreferenceOptions,
   type PreferenceStats,
   hostTidy,
   languageModelLoss,
@@ -222,25 +223,16 @@ export const trainPreference = (options: TrainPreferenceOptions): TrainResult =>
     const indices = order.next(batch)
     const selected = indices.map((i) => pairs[i]!)
     const tokens = preferenceBatch(selected, padId)
-    const ids = idsTensor(tokens)
     const ref = refAll
       ? Float64Array.from([...indices.map((i) => refAll.chosen[i]!), ...indices.map((i) => refAll.rejected[i]!)])
-      : hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids), tokens))
-    const head = preferenceLoss(tokens, ref, { method, beta, clamp: options.clamp ?? 1 })
-    let result: { loss: number; grads: Float32Array[] }
-    try {
-      result = gradients(policy, ids, head.loss)
-    } finally {
-      ids.dispose()
-    }
-    const stats: PreferenceStats = head.stats()
-    checkFinite(result.loss, `${method} loss`, step)
-    adam.apply(result.grads)
+      : reference
+    const { loss, stats } = preferenceStep(policy, ref, tokens, { method, beta, clamp: options.clamp ?? 1 }, adam)
+    checkFinite(loss, `${method} loss`, step)
     const logClamp = Math.log(options.clamp ?? 1)
     const step_: StepMetrics = {
       step,
       steps,
-      loss: result.loss,
+      loss,
       margin: mean(stats.margins),
       accuracy: mean(stats.correct),
       chosenReward: mean(stats.chosenRewards),
@@ -253,6 +245,31 @@ export const trainPreference = (options: TrainPreferenceOptions): TrainResult =>
     else if (step === steps && evalRef !== undefined && evalEvery === 0) evaluate(step)
   }
   return { backend, metrics, curve, seconds: (performance.now() - started) / 1000 }
+}
+
+/**
+ * Runs one DPO/WPO step on a batch: reference log-probs (from `reference`
+ * with no gradient, or precomputed [chosen..., rejected...]), the policy's
+ * forward and backward pass, and, when the loss is finite, the Adam update.
+ * Returns the loss and the batch statistics.
+ */
+export const preferenceStep = (
+  policy: Model,
+  reference: Model | Float64Array,
+  tokens: TokenBatch,
+  options: PreferenceOptions,
+  adam: Adam,
+): { loss: number; stats: PreferenceStats } => {
+  const ids = idsTensor(tokens)
+  try {
+    const ref = reference instanceof Float64Array ? reference : hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids), tokens))
+    const head = preferenceLoss(tokens, ref, options)
+    const { loss, grads } = gradients(policy, ids, head.loss)
+    if (Number.isFinite(loss)) adam.apply(grads)
+    return { loss, stats: head.stats() }
+  } finally {
+    ids.dispose()
+  }
 }
 
 /** Summed response log-probs of each pair under `model`: [chosen..., rejected...] per batch, flattened per pair. */
