@@ -55,6 +55,14 @@ export const emulate = (output: string, columns: number, height: number): Screen
         case "B":
           row = Math.min(height - 1, row + count)
           break
+        case "E":
+          row = Math.min(height - 1, row + count)
+          col = 0
+          break
+        case "F":
+          row = Math.max(0, row - count)
+          col = 0
+          break
         case "C":
           col = Math.min(columns - 1, col + count)
           break
