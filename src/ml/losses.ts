@@ -127,6 +127,8 @@ const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boole
   const seqLogp = new Float64Array(batch.S)
   const seqRatio = withRatio ? new Float64Array(batch.S) : undefined
   for (let n = 0; n < N; n++) {
+    // Prompt and padding rows contribute nothing to the sums or the gradient.
+    if (!(batch.mask[n]! > 0)) continue
     const row = n * V
     let max = -Infinity
     for (let v = 0; v < V; v++) if (z[row + v]! > max) max = z[row + v]!
@@ -140,14 +142,11 @@ const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boole
     }
     const inverse = 1 / s1
     for (let v = 0; v < V; v++) probs[row + v]! *= inverse
-    // Masked rows are selected out, never multiplied by 0, so a -Infinity there cannot turn into NaN.
-    if (batch.mask[n]! > 0) {
-      const target = z[row + batch.targets[n]!]!
-      const lse = max + Math.log(s1)
-      const s = Math.floor(n / batch.T)
-      seqLogp[s]! += target - lse
-      if (seqRatio) seqRatio[s]! += target + lse - (2 * max + Math.log(s2))
-    }
+    const target = z[row + batch.targets[n]!]!
+    const lse = max + Math.log(s1)
+    const s = Math.floor(n / batch.T)
+    seqLogp[s]! += target - lse
+    if (seqRatio) seqRatio[s]! += target + lse - (2 * max + Math.log(s2))
   }
   const gradient = (coefficients: Float64Array, dy: tfc.Tensor): tfc.Tensor2D => {
     const scale = dy.dataSync()[0]!
