@@ -8,6 +8,10 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+// Stage modules and the libraries they use import the "effect" index; loading
+// it here, before tsx's loader hooks are registered, measured about 1 s faster
+// per instance than loading its files through the hooks.
+import "effect"
 import { register } from "tsx/esm/api"
 import { pathToFileURL } from "node:url"
 
