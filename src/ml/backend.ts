@@ -5,10 +5,9 @@
  * `@tensorflow/tfjs-backend-wasm` (with the kernels of `wasm-kernels.ts`
  * registered), then the pure JS `cpu` backend. The two native packages both
  * register a backend named `tensorflow`, so at most one of them is loaded.
+ * Importing this module loads no tensor package; `initBackend` does.
  */
 import { createRequire } from "node:module"
-import { tf } from "./tf.ts"
-import { installWasmKernels } from "./wasm-kernels.ts"
 import { type BackendKind, backendKinds, forcedKind, isResolvable, packageOf } from "./detect.ts"
 
 export { type BackendKind, backendKinds, detectBackendKind, parseBackendKind } from "./detect.ts"
@@ -30,6 +29,7 @@ const require = createRequire(import.meta.url)
 let current: BackendInfo | undefined
 
 const activate = async (kind: BackendKind): Promise<string> => {
+  const { tf } = await import("./tf.ts")
   const pkg = packageOf[kind]
   if (pkg !== undefined) {
     // Both native packages register "tensorflow"; never load the second one.
@@ -39,6 +39,7 @@ const activate = async (kind: BackendKind): Promise<string> => {
   }
   if (kind === "wasm") {
     await setAndCheck("wasm")
+    const { installWasmKernels } = await import("./wasm-kernels.ts")
     installWasmKernels()
     return "wasm"
   }
@@ -47,6 +48,7 @@ const activate = async (kind: BackendKind): Promise<string> => {
 }
 
 const setAndCheck = async (name: string): Promise<void> => {
+  const { tf } = await import("./tf.ts")
   const ok = await tf.setBackend(name)
   await tf.ready()
   // setBackend may return false and keep the previous backend without throwing.
@@ -66,6 +68,7 @@ const firstLine = (error: unknown): string => String(error instanceof Error ? er
 export const initBackend = async (options: InitBackendOptions = {}): Promise<BackendInfo> => {
   const forced = forcedKind(options.backend)
   if (current !== undefined && (forced === undefined || forced === current.name)) return current
+  const { tf } = await import("./tf.ts")
   tf.enableProdMode()
 
   if (forced !== undefined) {
@@ -108,4 +111,3 @@ export const currentBackend = (): BackendInfo => {
   return current
 }
 
-export { tf }
