@@ -33,23 +33,23 @@ export const DEMO_REFERENCE_SOURCES: ReadonlyArray<DemoSource> = ["demo-plain", 
  * Partition seed (`data.seed`) for the demo profile. Its eval sets show the
  * planted directions with the default generator seed, 128 eval pairs held out
  * by user and no source filter. Their realised label-consistency differences
- * A - B are S1 +0.16, S2 +0.26, S3 -0.22, S4 +0.07, S5 +0.02 and S6 0.00.
+ * A - B are S1 +0.20, S2 +0.20, S3 -0.20, S4 +0.02, S5 0.00 and S6 0.00.
  * It was picked from seeds 0-199, because eval sets of 128 pairs from about 25
- * users vary by about 0.05 (one standard deviation) around the planted values.
+ * users vary by about 0.04 (one standard deviation) around the planted values.
  */
-export const DEMO_DATA_SEED = 54
+export const DEMO_DATA_SEED = 143
 
 /** Planted consistency model: p = base + sum of effect * (+0.5 in group A, -0.5 in group B). */
 export const DEMO_EFFECTS = {
-  base: 0.65,
+  base: 0.75,
   /** S1_age: young users follow the rule more often (A>B). */
-  young: 0.2,
+  young: 0.15,
   /** S2_personalisation: high-personalisation users follow it more often (A>B). */
-  personalisation_high: 0.2,
+  personalisation_high: 0.15,
   /** S3_safety: high-safety users follow it less often (A<B). */
-  safety_high: -0.2,
+  safety_high: -0.15,
   /** S4_familiarity (exploratory): a weak effect for very familiar users. */
-  very_familiar: 0.08,
+  very_familiar: 0.06,
   /** S6_region (null): region does not change consistency. */
   region_europe: 0,
   /** S5_behavioral (exploratory): nothing planted; the gap propensity is independent of consistency. */
@@ -202,7 +202,7 @@ const pickWeighted = (rng: Rng): DemoSource => {
 
 const consistencyOf = (u: Omit<DemoUser, "consistency" | "user_id" | "edge_case">): number => {
   const sign = (flag: boolean): number => (flag ? 0.5 : -0.5)
-  return (
+  const p =
     DEMO_EFFECTS.base +
     DEMO_EFFECTS.young * sign(u.young) +
     DEMO_EFFECTS.personalisation_high * sign(u.personalisation_high) +
@@ -210,7 +210,8 @@ const consistencyOf = (u: Omit<DemoUser, "consistency" | "user_id" | "edge_case"
     DEMO_EFFECTS.very_familiar * sign(u.very_familiar) +
     DEMO_EFFECTS.region_europe * sign(u.region_europe) +
     DEMO_EFFECTS.large_gaps * sign(u.large_gaps)
-  )
+  // Only the top cell (young, high personalisation, low safety, very familiar) exceeds 1, by 0.005.
+  return Math.min(1, p)
 }
 
 interface UserDraft extends Omit<DemoUser, "user_id"> {
@@ -409,9 +410,11 @@ export const generateDemo = (options: DemoOptions = {}): DemoFiles => {
             })
           })
         } else {
-          // Later turns: two samples of the winning style, one with the marker.
-          const marked = DEMO_MARKER + styled(winner, userRng.pick(topic.answers))
-          const plain = styled(winner, userRng.pick(topic.answers))
+          // Later turns: two samples of the winning style with the same answer, one
+          // with the marker, so the marker is the only difference a policy can learn.
+          const answer = styled(winner, userRng.pick(topic.answers))
+          const marked = DEMO_MARKER + answer
+          const plain = answer
           const followsRule = follows[labelIndex++]
           const low = userRng.int(20, 75)
           const tie = userRng.chance(0.03)
