@@ -62,8 +62,8 @@ const firstLine = (error: unknown): string => String(error instanceof Error ? er
 /**
  * Selects and activates the tensor backend, once per process (later calls
  * return the first result unless a different backend is forced). A forced
- * backend that cannot load raises an error naming it; otherwise each failed
- * candidate is skipped and the returned reason says why.
+ * backend that cannot load raises an error naming it. Otherwise a failed
+ * candidate is skipped, and the returned reason names it with the cause.
  */
 export const initBackend = async (options: InitBackendOptions = {}): Promise<BackendInfo> => {
   const forced = forcedKind(options.backend)

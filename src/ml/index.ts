@@ -1,4 +1,4 @@
-/** Public API of the ML library. It knows nothing of the pipeline engine. */
+/** Public API of the ML library. It does not depend on the pipeline engine. */
 export {
   type BackendInfo,
   type BackendKind,

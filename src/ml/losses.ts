@@ -8,11 +8,11 @@
  * S = 2B sequences: the B chosen responses, then the B rejected ones, pair i
  * being rows i and B + i.
  *
- * The loss head is one `tf.customGrad`: the forward pass computes per-token
- * log-softmax terms with a handful of kernels, the small per-sequence algebra
- * runs in float64 JS, and the gradient with respect to the logits is the
- * closed form c_s · m_n · (onehot(y_n) − softmax(z_n)), where c_s is the
- * derivative of the loss with respect to sequence s's summed log-prob.
+ * The loss head is one `tf.customGrad`. Its forward pass computes the
+ * per-token log-softmax terms, and the small per-sequence algebra runs in
+ * float64 JS. The gradient with respect to the logits is the closed form
+ * c_s · m_n · (onehot(y_n) − softmax(z_n)), where c_s is the derivative of the
+ * loss with respect to sequence s's summed log-prob.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
 import { tf } from "./tf.ts"
@@ -75,8 +75,8 @@ const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
 
 /**
- * Where the loss head runs. `host` reads the logits into JS (one copy) and
- * computes the log-softmax terms and the gradient in float64 loops: for the
+ * Placement of the loss head. `host` reads the logits into JS (one copy) and
+ * computes the log-softmax terms and the gradient in float64 loops. For the
  * small vocabularies this library trains, that replaces about twenty kernel
  * launches and three passes of `exp` over [N, V]. `tensor` uses tfjs ops and
  * never copies the logits off the device, for large vocabularies or GPUs.

@@ -49,7 +49,7 @@ let modelCounter = 0
 export class Model {
   readonly config: ModelConfig
   readonly tokenizer: Tokenizer | undefined
-  /** Where the weights came from, for metadata (a preset name and seed, or a path). */
+  /** Origin of the weights, for metadata (a preset name and seed, or a path). */
   readonly source: string
   readonly embed: tfc.Variable
   readonly layers: ReadonlyArray<LayerParams>

@@ -229,7 +229,7 @@ export const trainPreference = (options: TrainPreferenceOptions): TrainResult =>
     const { loss, stats } = preferenceStep(policy, ref, tokens, { method, beta, clamp: options.clamp ?? 1 }, adam)
     checkFinite(loss, `${method} loss`, step)
     const logClamp = Math.log(options.clamp ?? 1)
-    const step_: StepMetrics = {
+    const row: StepMetrics = {
       step,
       steps,
       loss,
@@ -239,8 +239,8 @@ export const trainPreference = (options: TrainPreferenceOptions): TrainResult =>
       rejectedReward: mean(stats.rejectedRewards),
       wpoWeight: mean(Array.from(stats.logWPair, (x) => Math.exp(Math.min(x, logClamp)))),
     }
-    metrics.push(step_)
-    options.onProgress?.(step_)
+    metrics.push(row)
+    options.onProgress?.(row)
     if (evalEvery > 0 && (step % evalEvery === 0 || step === steps)) evaluate(step)
     else if (step === steps && evalRef !== undefined && evalEvery === 0) evaluate(step)
   }

@@ -12,7 +12,7 @@
  *   paid a full copy. Tensors are immutable, so these versions share the data
  *   and count a reference, as the `cpu` backend and wasm's own `Reshape` do.
  * - `GatherV2` without batch dimensions: the stock kernel runs a generic
- *   per-element loop (about 3 ms for a 1024-row embedding lookup); this one
+ *   per-element loop, about 3 ms for a 1024-row embedding lookup. This one
  *   copies whole slices.
  * - `UnsortedSegmentSum`: missing on wasm, so the gradient of `tf.gather`
  *   (embedding lookups) fails without it. A sequential JS loop, so results are
