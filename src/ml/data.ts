@@ -82,6 +82,8 @@ export const encodePairs = (
 export interface TokenBatch extends ScoredSequences {
   /** [S·T] input ids. */
   readonly ids: Int32Array
+  /** Scored positions s·T + t (mask 1), in order; the model computes logits for these rows only. */
+  readonly rows: Int32Array
 }
 
 const packSequences = (
@@ -102,7 +104,9 @@ const packSequences = (
       if (t + 1 >= sequence.scoredFrom) mask[s * T + t] = 1
     }
   })
-  return { S, T, ids, targets, mask }
+  const rows: number[] = []
+  for (let n = 0; n < S * T; n++) if (mask[n]! > 0) rows.push(n)
+  return { S, T, ids, targets, mask, rows: Int32Array.from(rows) }
 }
 
 /**

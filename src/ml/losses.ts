@@ -25,7 +25,17 @@ export interface ScoredSequences {
   readonly targets: Int32Array
   /** [S·T] 1 on response targets, 0 on prompt and padding. */
   readonly mask: Float32Array
+  /**
+   * Positions (s·T + t) that the logits cover, in order, when the model was
+   * asked for those rows only (see `Model.forward`); absent when the logits
+   * cover all S·T positions.
+   */
+  readonly rows?: Int32Array
 }
+
+/** For each logits row: its position s·T + t. */
+const positionsOf = (batch: ScoredSequences): Int32Array =>
+  batch.rows ?? Int32Array.from({ length: batch.S * batch.T }, (_, n) => n)
 
 export type PreferenceMethod = "dpo" | "wpo"
 
@@ -110,26 +120,28 @@ interface HeadResult {
 }
 
 const flatTargetIndex = (batch: ScoredSequences, V: number): Int32Array => {
-  const index = new Int32Array(batch.S * batch.T)
-  for (let n = 0; n < index.length; n++) index[n] = n * V + batch.targets[n]!
-  return index
+  const positions = positionsOf(batch)
+  return positions.map((n, r) => r * V + batch.targets[n]!)
 }
 
 const checkRows = (N: number, batch: ScoredSequences): void => {
-  if (N !== batch.S * batch.T) throw new Error(`logits have ${N} rows, expected S·T = ${batch.S * batch.T}`)
+  const expected = batch.rows?.length ?? batch.S * batch.T
+  if (N !== expected) throw new Error(`logits have ${N} rows, expected ${expected}`)
 }
 
 const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult => {
   const [N, V] = logits.shape
   checkRows(N, batch)
   const z = logits.dataSync() as Float32Array
+  const positions = positionsOf(batch)
   const probs = new Float32Array(N * V)
   const seqLogp = new Float64Array(batch.S)
   const seqRatio = withRatio ? new Float64Array(batch.S) : undefined
-  for (let n = 0; n < N; n++) {
+  for (let r = 0; r < N; r++) {
+    const n = positions[r]!
     // Prompt and padding rows contribute nothing to the sums or the gradient.
     if (!(batch.mask[n]! > 0)) continue
-    const row = n * V
+    const row = r * V
     let max = -Infinity
     for (let v = 0; v < V; v++) if (z[row + v]! > max) max = z[row + v]!
     let s1 = 0
@@ -151,11 +163,12 @@ const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boole
   const gradient = (coefficients: Float64Array, dy: tfc.Tensor): tfc.Tensor2D => {
     const scale = dy.dataSync()[0]!
     const grad = new Float32Array(N * V)
-    for (let n = 0; n < N; n++) {
+    for (let r = 0; r < N; r++) {
+      const n = positions[r]!
       if (!(batch.mask[n]! > 0)) continue
       const c = coefficients[Math.floor(n / batch.T)]! * scale
       if (c === 0) continue
-      const row = n * V
+      const row = r * V
       for (let v = 0; v < V; v++) grad[row + v] = -c * probs[row + v]!
       grad[row + batch.targets[n]!] = c * (1 - probs[row + batch.targets[n]!]!)
     }
@@ -167,18 +180,24 @@ const hostHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boole
 const tensorHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult => {
   const [N, V] = logits.shape
   checkRows(N, batch)
+  const positions = positionsOf(batch)
+  const rowMask = Float32Array.from(positions, (n) => batch.mask[n]!)
+  // [S, R] 0/1 matrix that sums rows into their sequences.
+  const selection = new Float32Array(batch.S * N)
+  positions.forEach((n, r) => (selection[Math.floor(n / batch.T) * N + r] = 1))
+  const sumBySequence = (values: tfc.Tensor) => tf.reshape(tf.matMul(tf.tensor2d(selection, [batch.S, N]), tf.reshape(values, [N, 1])), [batch.S])
   const { seqLogp, seqRatio } = tf.tidy(() => {
-    const mask = tf.tensor1d(batch.mask, "float32")
+    const mask = tf.tensor1d(rowMask, "float32")
     const lse = tf.logSumExp(logits, 1)
     const targetLogits = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))
     // Masking by multiplication is safe here: every term is finite when the logits are.
     const tokenLogp = tf.mul(tf.sub(targetLogits, lse), mask)
-    const seqLogp = tf.sum(tf.reshape(tokenLogp, [batch.S, batch.T]), 1)
+    const seqLogp = sumBySequence(tokenLogp)
     let seqRatio: tfc.Tensor | undefined
     if (withRatio) {
       const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
       const ratio = tf.mul(tf.sub(tf.add(targetLogits, lse), lse2), mask)
-      seqRatio = tf.sum(tf.reshape(ratio, [batch.S, batch.T]), 1)
+      seqRatio = sumBySequence(ratio)
     }
     return seqRatio ? { seqLogp, seqRatio } : { seqLogp }
   })
@@ -190,10 +209,10 @@ const tensorHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boo
   const gradient = (coefficients: Float64Array, dy: tfc.Tensor, z: tfc.Tensor2D): tfc.Tensor2D =>
     tf.tidy(() => {
       const lse = tf.logSumExp(z, 1)
-      const perRow = new Float32Array(N)
-      for (let n = 0; n < N; n++) perRow[n] = coefficients[Math.floor(n / batch.T)]! * batch.mask[n]!
+      const perRow = Float32Array.from(positions, (n) => coefficients[Math.floor(n / batch.T)]! * batch.mask[n]!)
       const probs = tf.exp(tf.sub(z, tf.reshape(lse, [N, 1])))
-      const onehot = tf.cast(tf.oneHot(tf.tensor1d(batch.targets, "int32"), V), "float32")
+      const rowTargets = Int32Array.from(positions, (n) => batch.targets[n]!)
+      const onehot = tf.cast(tf.oneHot(tf.tensor1d(rowTargets, "int32"), V), "float32")
       return tf.mul(tf.mul(tf.sub(onehot, probs), tf.tensor2d(perRow, [N, 1])), dy)
     })
   return { ...result, gradient }
@@ -239,7 +258,7 @@ export const hostTidy = <T>(fn: () => T): T => {
   return out as T
 }
 
-/** Per-token values of one batch (float64 copies; masked log-probs and ratios are 0). */
+/** Per-row values of one batch's logits (float64 copies; masked log-probs and ratios are 0). */
 export interface TokenStats {
   readonly logp: Float64Array
   /** log Σ_v π(v)² = LSE(2z) − 2·LSE(z), at every position. */
@@ -252,7 +271,8 @@ export interface TokenStats {
 export const tokenStats = (logits: tfc.Tensor2D, batch: ScoredSequences): TokenStats =>
   hostTidy(() => {
     const [N, V] = logits.shape
-    const mask = tf.tensor1d(batch.mask, "float32")
+    checkRows(N, batch)
+    const mask = tf.tensor1d(Float32Array.from(positionsOf(batch), (n) => batch.mask[n]!), "float32")
     const lse = tf.logSumExp(logits, 1)
     const lse2 = tf.logSumExp(tf.mul(logits, tf.scalar(2)), 1)
     const zt = tf.gather(tf.reshape(logits, [N * V]), tf.tensor1d(flatTargetIndex(batch, V), "int32"))

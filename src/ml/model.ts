@@ -161,15 +161,17 @@ export class Model {
   /**
    * Runs the transformer on right-padded token ids.
    * ids: int32 [S, T] with T <= config.maxLength. Returns logits float32 [S·T, V]
-   * (row s·T + t predicts the token at position t + 1 of sequence s).
+   * (row s·T + t predicts the token at position t + 1 of sequence s), or
+   * [R, V] for the positions s·T + t listed in `rows` (the output layer then
+   * runs on those rows only).
    */
-  forward(ids: tfc.Tensor2D): tfc.Tensor2D {
+  forward(ids: tfc.Tensor2D, rows?: Int32Array): tfc.Tensor2D {
     if (this.disposed) throw new Error("model was disposed")
     const [S, T] = ids.shape
     if (T > this.config.maxLength) {
       throw new Error(`sequence length ${T} exceeds the model's maxLength ${this.config.maxLength}`)
     }
-    const { hiddenSize: d, numHeads: H, numKvHeads: Hkv, vocabSize: V } = this.config
+    const { numHeads: H, numKvHeads: Hkv, vocabSize: V } = this.config
     const hd = headDim(this.config)
     const G = H / Hkv
     const N = S * T
@@ -202,12 +204,23 @@ export class Model {
         const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
-      const final = this.rmsNorm(x, this.norm)
-      void d
+      let final = this.rmsNorm(x, this.norm)
+      if (rows !== undefined) final = this.selectRows(final, rows)
       return this.lmHead
         ? tf.matMul(final, this.lmHead as tfc.Tensor2D)
         : tf.matMul(final, this.embed as tfc.Tensor2D, false, true)
     })
+  }
+
+  private selectRows(x: tfc.Tensor2D, rows: Int32Array): tfc.Tensor2D {
+    for (const r of rows) {
+      if (!(r >= 0 && r < x.shape[0])) throw new Error(`row ${r} is outside the batch's ${x.shape[0]} positions`)
+    }
+    if (tf.getBackend() !== "cpu") return tf.gather(x, tf.tensor1d(rows, "int32")) as tfc.Tensor2D
+    // The cpu backend's gather gradient is O(R·N) with a tensor per segment; a selection matmul is faster there.
+    const selection = new Float32Array(rows.length * x.shape[0])
+    rows.forEach((r, i) => (selection[i * x.shape[0] + r] = 1))
+    return tf.matMul(tf.tensor2d(selection, [rows.length, x.shape[0]]), x)
   }
 
   private rmsNorm(x: tfc.Tensor2D, weight: tfc.Variable): tfc.Tensor2D {

@@ -76,10 +76,10 @@ export class Adam {
 }
 
 /** Runs one forward and backward pass and returns the loss value and host gradients. */
-const gradients = (model: Model, ids: tfc.Tensor2D, loss: (logits: tfc.Tensor) => tfc.Scalar) =>
+const gradients = (model: Model, ids: tfc.Tensor2D, rows: Int32Array, loss: (logits: tfc.Tensor) => tfc.Scalar) =>
   hostTidy(() => {
   const variables = model.variables()
-  const { value, grads } = tf.variableGrads(() => loss(model.forward(ids)), variables)
+  const { value, grads } = tf.variableGrads(() => loss(model.forward(ids, rows)), variables)
   const host = variables.map((v) => {
     const g = grads[v.name]
     if (g === undefined) throw new Error(`no gradient for parameter ${v.name}`)
@@ -95,7 +95,7 @@ const idsTensor = (batch: TokenBatch) => tf.tensor2d(batch.ids, [batch.S, batch.
 
 /** Sums response log-probs of each sequence in the batch under `model`, with no gradient. */
 export const batchLogProbs = (model: Model, batch: TokenBatch): Float64Array =>
-  hostTidy(() => sequenceLogProbsFromLogits(model.forward(idsTensor(batch)), batch))
+  hostTidy(() => sequenceLogProbsFromLogits(model.forward(idsTensor(batch), batch.rows), batch))
 
 /** Yields batches of indices in a seeded order, reshuffling after each pass over the data. */
 export class BatchOrder {
@@ -262,9 +262,9 @@ export const preferenceStep = (
 ): { loss: number; stats: PreferenceStats } => {
   const ids = idsTensor(tokens)
   try {
-    const ref = reference instanceof Float64Array ? reference : hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids), tokens))
+    const ref = reference instanceof Float64Array ? reference : hostTidy(() => sequenceLogProbsFromLogits(reference.forward(ids, tokens.rows), tokens))
     const head = preferenceLoss(tokens, ref, options)
-    const { loss, grads } = gradients(policy, ids, head.loss)
+    const { loss, grads } = gradients(policy, ids, tokens.rows, head.loss)
     if (Number.isFinite(loss)) adam.apply(grads)
     return { loss, stats: head.stats() }
   } finally {
@@ -354,7 +354,7 @@ export const wpoWeights = (model: Model, pairs: ReadonlyArray<EncodedPair>, clam
     const tokens = preferenceBatch(slice, padIdOf(model))
     // The loss head computes the weights in its forward pass; the reference values do not enter them.
     const head = preferenceLoss(tokens, new Float64Array(tokens.S), { method: "wpo", beta: 1, clamp })
-    hostTidy(() => head.loss(model.forward(idsTensor(tokens))))
+    hostTidy(() => head.loss(model.forward(idsTensor(tokens), tokens.rows)))
     const stats = head.stats()
     for (let i = 0; i < slice.length; i++) {
       out.logWChosen[start + i] = stats.logWChosen[i]!
@@ -400,7 +400,7 @@ export const trainLanguageModel = (
     const ids = idsTensor(tokens)
     let result: { loss: number; grads: Float32Array[] }
     try {
-      result = gradients(model, ids, languageModelLoss(tokens))
+      result = gradients(model, ids, tokens.rows, languageModelLoss(tokens))
     } finally {
       ids.dispose()
     }

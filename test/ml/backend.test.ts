@@ -119,4 +119,24 @@ describe("wasm kernels", () => {
     ids.dispose()
     await initBackend({ backend: "wasm" })
   })
+
+  it("computes only the requested logits rows", async () => {
+    for (const backend of ["wasm", "cpu"]) {
+      await initBackend({ backend })
+      const model = createPreset("small", 5)
+      const ids = tf.tensor2d([256, 72, 105, 33, 257, 258, 256, 10, 20, 30, 40, 257], [2, 6], "int32")
+      const rows = Int32Array.from([1, 2, 3, 8, 9])
+      const full = tf.tidy(() => model.forward(ids)).dataSync()
+      const part = tf.tidy(() => model.forward(ids, rows)).dataSync()
+      const V = model.config.vocabSize
+      expect(part.length).toBe(rows.length * V)
+      rows.forEach((n, r) => {
+        for (let v = 0; v < V; v++) expect(part[r * V + v], `${backend} row ${n}`).toBeCloseTo(full[n * V + v]!, 6)
+      })
+      expect(() => tf.tidy(() => model.forward(ids, Int32Array.from([12])))).toThrow(/row 12 is outside the batch's 12 positions/)
+      model.dispose()
+      ids.dispose()
+    }
+    await initBackend({ backend: "wasm" })
+  })
 })
