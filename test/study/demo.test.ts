@@ -17,7 +17,7 @@ interface ReportJson {
 }
 
 describe("cut-down demo", () => {
-  it("recovers the planted age effect", () => {
+  it("recovers the planted age effect", async () => {
     const project = makeStudyProject((doc) => {
       keepSplits(doc, ["S1_age"])
       doc.params["seeds"] = [42]
@@ -26,7 +26,7 @@ describe("cut-down demo", () => {
       doc.params["train"]["steps"] = 20
       doc.params["weights"]["max_pairs"] = 64
     })
-    const result = project.pipe("run", "compare")
+    const result = await project.pipe("run", "compare")
     expect(result.code, result.stdout + result.stderr).toBe(0)
     expect(result.stdout).toContain("out/compare")
     const report = JSON.parse(readFileSync(join(project.dir, "out", "compare", "report.json"), "utf8")) as ReportJson

@@ -29,39 +29,39 @@ const seedInstances = (seed: number) => [
 ]
 
 describe("study pipeline incrementality", () => {
-  it("builds, then reruns nothing", () => {
-    const first = project.pipe("run", "compare", "--json")
+  it("builds, then reruns nothing", async () => {
+    const first = await project.pipe("run", "compare", "--json")
     expect(first.code, first.stderr).toBe(0)
     expect(ranIds(first)).toHaveLength(16)
-    const second = project.pipe("run", "compare", "--json")
+    const second = await project.pipe("run", "compare", "--json")
     expect(second.code, second.stderr).toBe(0)
     expect(ranIds(second)).toEqual([])
   })
 
-  it("adding a seed runs only that seed and compare", () => {
+  it("adding a seed runs only that seed and compare", async () => {
     project.write((doc) => {
       doc.params["seeds"] = [42, 456, 789]
     })
-    const result = project.pipe("run", "compare", "--json")
+    const result = await project.pipe("run", "compare", "--json")
     expect(result.code, result.stderr).toBe(0)
     expect(ranIds(result)).toEqual([...seedInstances(789), "compare"].sort())
   })
 
-  it("invalidating a seed reruns exactly that seed and compare", () => {
-    const invalidated = project.pipe("invalidate", "--where", "seed=456")
+  it("invalidating a seed reruns exactly that seed and compare", async () => {
+    const invalidated = await project.pipe("invalidate", "--where", "seed=456")
     expect(invalidated.code, invalidated.stderr).toBe(0)
-    const result = project.pipe("run", "compare", "--json")
+    const result = await project.pipe("run", "compare", "--json")
     expect(result.code, result.stderr).toBe(0)
     expect(ranIds(result)).toEqual([...seedInstances(456), "compare"].sort())
   })
 
-  it("verify passes on a clean build", () => {
-    const result = project.pipe("verify", "compare")
+  it("verify passes on a clean build", async () => {
+    const result = await project.pipe("verify", "compare")
     expect(result.code, result.stdout + result.stderr).toBe(0)
   })
 
-  it("changing train.beta reruns training, evals and compare only", () => {
-    const result = project.pipe("run", "compare", "--json", "--set", "train.beta=0.2")
+  it("changing train.beta reruns training, evals and compare only", async () => {
+    const result = await project.pipe("run", "compare", "--json", "--set", "train.beta=0.2")
     expect(result.code, result.stderr).toBe(0)
     const stages = new Set(ranIds(result).map((id) => id.replace(/\[.*$/, "")))
     expect([...stages].sort()).toEqual(["baseline-eval", "compare", "eval", "train"])

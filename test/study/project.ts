@@ -4,7 +4,7 @@
  * project's own and edited by the test. Runs the real `pipe` CLI in a child
  * process and returns its exit code and NDJSON events.
  */
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
@@ -32,7 +32,8 @@ export interface StudyProject {
   readonly dir: string
   /** Rewrites the temporary `pipeline.yaml` from the edited document. */
   readonly write: (edit: (doc: PipelineDoc) => void) => void
-  readonly pipe: (...args: string[]) => PipeResult
+  /** Runs the real CLI asynchronously, so the test worker stays responsive. */
+  readonly pipe: (...args: string[]) => Promise<PipeResult>
 }
 
 /** Instance ids that ran (started) in a run's events. */
@@ -53,21 +54,27 @@ export const makeStudyProject = (edit: (doc: PipelineDoc) => void): StudyProject
     writeFileSync(join(dir, "pipeline.yaml"), YAML.stringify(current))
   }
   write(edit)
-  const pipe = (...args: string[]): PipeResult => {
-    const child = spawnSync(process.execPath, [join(repoRoot, "bin", "pipe.mjs"), ...args], {
-      cwd: dir,
-      encoding: "utf8",
-      env: { ...process.env, CI: "1", NO_COLOR: "1" },
-      maxBuffer: 64 * 1024 * 1024,
+  const pipe = (...args: string[]): Promise<PipeResult> =>
+    new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [join(repoRoot, "bin", "pipe.mjs"), ...args], {
+        cwd: dir,
+        env: { ...process.env, CI: "1", NO_COLOR: "1" },
+      })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+      child.on("error", reject)
+      child.on("close", (code) => {
+        const events = args.includes("--json")
+          ? stdout
+              .split("\n")
+              .filter((line) => line.startsWith("{"))
+              .map((line) => JSON.parse(line) as Record<string, any>)
+          : []
+        resolvePromise({ code: code ?? -1, stdout, stderr, events })
+      })
     })
-    const events = args.includes("--json")
-      ? child.stdout
-          .split("\n")
-          .filter((line) => line.startsWith("{"))
-          .map((line) => JSON.parse(line) as Record<string, any>)
-      : []
-    return { code: child.status ?? -1, stdout: child.stdout, stderr: child.stderr, events }
-  }
   return { dir, write, pipe }
 }
 
