@@ -5,10 +5,11 @@
  *   node --import tsx test/data/demo-learnability.ts [--splits S1_age,S6_region]
  *     [--methods dpo,wpo] [--seeds 42] [--steps 40] [--data-seed 143]
  *
- * It trains the reference on next-token prediction over the on-policy styles
- * (150 steps, lr 3e-3, batch 16), then per split, group, method and seed trains
- * 40 steps (batch 8, beta 0.1, lr 1e-3, 256 train pairs) and prints pref_acc on
- * the group's 128 eval pairs next to the eval set's marker share.
+ * It first trains the reference on next-token prediction over the on-policy
+ * styles (150 steps, lr 3e-3, batch 16). Then, per split, group, method and
+ * seed, it trains a policy for 40 steps (batch 8, beta 0.1, lr 1e-3, 256 train
+ * pairs). It prints pref_acc on the group's 128 eval pairs next to the eval
+ * set's marker share.
  */
 import { parseArgs } from "node:util"
 import { DEMO_DATA_SEED, DEMO_MARKER, DEMO_REFERENCE_SOURCES, demoMarkerShare, loadDemo } from "../../src/data/demo.ts"
