@@ -10,13 +10,16 @@ import { loadPairsFile, type SkippedLine } from "./jsonl-pairs.js"
 import { loadPrismDir, prismPairings, type PrismOptions, type PrismPairing } from "./prism.js"
 import type { DropCounts, PreferencePair } from "./types.js"
 
-export type DataFormat = "auto" | "prism" | "pairs" | "hh-rlhf"
-const dataFormats: ReadonlyArray<DataFormat> = ["auto", "prism", "pairs", "hh-rlhf"]
+export type DataFormat = "auto" | "demo" | "prism" | "pairs" | "hh-rlhf"
+const dataFormats: ReadonlyArray<DataFormat> = ["auto", "demo", "prism", "pairs", "hh-rlhf"]
 
 export interface LoadDataOptions {
   /** A PRISM folder or a JSONL file (plain or gzip); null loads the embedded demo. */
   readonly path: string | null
-  /** `auto` (default): a folder is PRISM, a file is detected from its first line. */
+  /**
+   * `auto` (default): null path is the demo, a folder is PRISM, and a file is
+   * detected from its first line. `demo` ignores the path.
+   */
   readonly format?: DataFormat
   readonly prism?: PrismOptions
   readonly demo?: DemoOptions
@@ -39,12 +42,16 @@ export const DATA_PARAMS = {
   history: "data.history",
   tieMargin: "data.tie_margin",
   from: "data.from",
-  demoSeed: "data.demo_seed",
+  demoSeed: "demo.seed",
+  demoUsersPerCell: "demo.users_per_cell",
 } as const
 
 export const loadData = (options: LoadDataOptions): LoadedData => {
   const format = options.format ?? "auto"
-  if (options.path === null) {
+  if (format === "demo" || options.path === null) {
+    if (format !== "auto" && format !== "demo") {
+      throw dataError({ field: DATA_PARAMS.path }, `data.format is ${format}, but data.path is not set`, "Set data.path, or use data.format demo")
+    }
     const demo = loadDemo(options.demo ?? {}, options.prism ?? {})
     return { pairs: demo.pairs, kind: "demo", counts: demo.counts, dropped: demo.dropped, skipped: [] }
   }
@@ -81,6 +88,7 @@ export const loadDataFromParams = (params: Readonly<Record<string, unknown>>, pr
   const tieMargin = optional(params, DATA_PARAMS.tieMargin, (v): v is number => typeof v === "number" && v >= 0, "a number >= 0")
   const from = optional(params, DATA_PARAMS.from, (v): v is "conversations" | "utterances" => v === "conversations" || v === "utterances", "conversations | utterances")
   const demoSeed = optional(params, DATA_PARAMS.demoSeed, (v): v is number | string => typeof v === "number" || typeof v === "string", "a number or string")
+  const usersPerCell = optional(params, DATA_PARAMS.demoUsersPerCell, (v): v is number => Number.isInteger(v) && (v as number) > 0, "a positive integer")
   const prism: PrismOptions = {
     ...(pairing !== undefined ? { pairing } : {}),
     ...(history !== undefined ? { history } : {}),
@@ -91,6 +99,9 @@ export const loadDataFromParams = (params: Readonly<Record<string, unknown>>, pr
     path: path === undefined ? null : isAbsolute(path) ? path : resolve(projectRoot, path),
     ...(format !== undefined ? { format } : {}),
     prism,
-    demo: demoSeed !== undefined ? { seed: demoSeed } : {},
+    demo: {
+      ...(demoSeed !== undefined ? { seed: demoSeed } : {}),
+      ...(usersPerCell !== undefined ? { usersPerCell } : {}),
+    },
   })
 }

@@ -31,7 +31,7 @@ describe("data params", () => {
     const dir = mkdtempSync(join(tmpdir(), "pipe-load-"))
     writeDemo(dir, { seed: 3, usersPerCell: 2 })
     const root = dirname(dir)
-    const data = loadDataFromParams({ "data.path": relative(root, dir), "data.history": true, "data.demo_seed": 99 }, root)
+    const data = loadDataFromParams({ "data.path": relative(root, dir), "data.history": true, "demo.seed": 99 }, root)
     expect(data.kind).toBe("prism")
     expect(data.pairs.some((p) => p.prompt.startsWith("User: "))).toBe(true)
   })
@@ -42,7 +42,16 @@ describe("data params", () => {
     expect(data.skipped.length).toBe(data.counts.lines - data.pairs.length)
   })
 
+  it("generates the demo by format", () => {
+    const data = loadDataFromParams({ "data.format": "demo", "data.path": "/ignored", "demo.seed": 3, "demo.users_per_cell": 2 }, "/")
+    expect(data.kind).toBe("demo")
+    expect(data.counts.survey_users).toBe(16 * 2 + 7)
+  })
+
   it("rejects bad params", () => {
+    expect(errorOf(() => loadDataFromParams({ "data.format": "prism", "data.path": null }, "/")).message).toContain(
+      "data.format is prism, but data.path is not set",
+    )
     expect(errorOf(() => loadDataFromParams({ "data.path": null, "data.pairing": "pairs" }, "/")).message).toContain(
       'field "data.pairing": expected within-model | chosen-vs-rest | turn0-all, found "pairs"',
     )
