@@ -9,6 +9,7 @@ export {
   initBackend,
   parseBackendKind,
 } from "./backend.ts"
+export { type ComputeMode, setComputeMode } from "./compute-mode.ts"
 export { loadSafetensors, policyFormat, saveSafetensors } from "./checkpoint.ts"
 export { type ModelConfig, type PresetName, presets, validateConfig } from "./config.ts"
 export {
@@ -32,8 +33,6 @@ export {
   preferenceLoss,
   preferenceStats,
   sequenceLogProbsFromLogits,
-  setHeadMode,
-  type HeadMode,
   tokenStats,
 } from "./losses.ts"
 export { generateGreedy } from "./generate.ts"

@@ -15,6 +15,7 @@
  * loss with respect to sequence s's summed log-prob.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
+import { useHostCompute } from "./compute-mode.ts"
 import { tf } from "./tf.ts"
 
 /** Targets and mask of S sequences of T positions, in host memory. */
@@ -83,31 +84,6 @@ export const responseLengths = (batch: ScoredSequences): Int32Array => {
 
 const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
-
-/**
- * Placement of the loss head. `host` reads the logits into JS (one copy) and
- * computes the log-softmax terms and the gradient in float64 loops. For the
- * small vocabularies this library trains, that replaces about twenty kernel
- * launches and three passes of `exp` over [N, V]. `tensor` uses tfjs ops and
- * never copies the logits off the device, for large vocabularies or GPUs.
- * `auto` picks `host` when N·V <= 2^24 and the backend is wasm or cpu.
- */
-export type HeadMode = "auto" | "host" | "tensor"
-
-let headMode: HeadMode = "auto"
-
-/** Sets where the loss head runs (see `HeadMode`); returns the previous mode. */
-export const setHeadMode = (mode: HeadMode): HeadMode => {
-  const previous = headMode
-  headMode = mode
-  return previous
-}
-
-const useHost = (N: number, V: number): boolean => {
-  if (headMode !== "auto") return headMode === "host"
-  const backend = tf.getBackend()
-  return N * V <= 1 << 24 && (backend === "wasm" || backend === "cpu")
-}
 
 /** Per-sequence sums of one head evaluation, and what its gradient needs. */
 interface HeadResult {
@@ -219,7 +195,7 @@ const tensorHead = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boo
 }
 
 const head = (logits: tfc.Tensor2D, batch: ScoredSequences, withRatio: boolean): HeadResult =>
-  useHost(logits.shape[0], logits.shape[1]) ? hostHead(logits, batch, withRatio) : tensorHead(logits, batch, withRatio)
+  useHostCompute(logits.shape[0] * logits.shape[1], "head") ? hostHead(logits, batch, withRatio) : tensorHead(logits, batch, withRatio)
 
 /**
  * Builds a scalar loss of the summed log-probs with a closed-form gradient.

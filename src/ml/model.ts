@@ -10,6 +10,8 @@
  */
 import type * as tfc from "@tensorflow/tfjs-core"
 import { attention, rmsNorm, swiglu } from "./blocks.ts"
+import { useHostCompute } from "./compute-mode.ts"
+import { type RotaryTable, hostAttention, hostRmsNorm, hostSwiglu, rotaryTable } from "./host-blocks.ts"
 import { type ModelConfig, headDim, validateConfig } from "./config.ts"
 import { Prng } from "./prng.ts"
 import { tf } from "./tf.ts"
@@ -42,6 +44,8 @@ interface PositionTables {
   readonly sin: tfc.Tensor2D
   /** [G·T, T] additive causal mask, 0 where allowed and -1e9 above the diagonal, repeated G = H/Hkv times. */
   readonly mask: tfc.Tensor2D
+  /** The same angles in host memory, for the host blocks. */
+  readonly rotary: RotaryTable
 }
 
 let modelCounter = 0
@@ -176,6 +180,10 @@ export class Model {
     const G = H / Hkv
     const N = S * T
     const tables = this.positionTables(T)
+    const onHost = useHostCompute(N * 2 * this.config.intermediateSize, "blocks")
+    const eps = this.config.rmsNormEps
+    const norm = (x: tfc.Tensor2D, weight: tfc.Variable) =>
+      onHost ? hostRmsNorm(x, weight as tfc.Tensor1D, eps) : rmsNorm(x, weight as tfc.Tensor1D, eps)
     return tf.tidy(() => {
       const flatIds = tf.reshape(ids, [N])
       let x: tfc.Tensor2D =
@@ -185,9 +193,16 @@ export class Model {
           : (tf.gather(this.embed, flatIds) as tfc.Tensor2D)
       for (const layer of this.layers) {
         // Attention block.
-        const h = this.rmsNorm(x, layer.attnNorm)
+        const h = norm(x, layer.attnNorm)
         let qkv = tf.matMul(h, layer.qkv as tfc.Tensor2D)
         if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
+        if (onHost) {
+          const merged = hostAttention(qkv as tfc.Tensor2D, { S, T, H, Hkv, hd }, tables.rotary, tables.mask)
+          x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
+          const hidden = tf.matMul(norm(x, layer.mlpNorm), layer.gateUp as tfc.Tensor2D)
+          x = tf.add(x, tf.matMul(hostSwiglu(hidden as tfc.Tensor2D), layer.down as tfc.Tensor2D))
+          continue
+        }
         const heads = H + 2 * Hkv
         const rotated = tf.reshape(tf.matMul(tf.reshape(qkv, [N * heads, hd]), this.rotate), [S, T, heads * hd])
         const withPositions = tf.add(tf.mul(tf.reshape(qkv, [S, T, heads * hd]), tables.cos), tf.mul(rotated, tables.sin))
@@ -199,12 +214,12 @@ export class Model {
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [S, H, T, hd]), [0, 2, 1, 3]), [N, H * hd])
         x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
         // SwiGLU block.
-        const m = this.rmsNorm(x, layer.mlpNorm)
+        const m = norm(x, layer.mlpNorm)
         const [gate, up] = tf.split(tf.matMul(m, layer.gateUp as tfc.Tensor2D), 2, 1)
         const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
-      let final = this.rmsNorm(x, this.norm)
+      let final = norm(x, this.norm)
       if (rows !== undefined) final = this.selectRows(final, rows)
       return this.lmHead
         ? tf.matMul(final, this.lmHead as tfc.Tensor2D)
@@ -221,10 +236,6 @@ export class Model {
     const selection = new Float32Array(rows.length * x.shape[0])
     rows.forEach((r, i) => (selection[i * x.shape[0] + r] = 1))
     return tf.matMul(tf.tensor2d(selection, [rows.length, x.shape[0]]), x)
-  }
-
-  private rmsNorm(x: tfc.Tensor2D, weight: tfc.Variable): tfc.Tensor2D {
-    return rmsNorm(x, weight as tfc.Tensor1D, this.config.rmsNormEps)
   }
 
   private positionTables(T: number): PositionTables {
@@ -259,6 +270,7 @@ export class Model {
       for (let t = 0; t < T; t++) for (let u = t + 1; u < T; u++) mask[(g * T + t) * T + u] = -1e9
     }
     const tables: PositionTables = {
+      rotary: rotaryTable(T, hd, ropeTheta),
       cos: tf.keep(tf.tensor2d(cos, [T, C])),
       sin: tf.keep(tf.tensor2d(sin, [T, C])),
       mask: tf.keep(tf.tensor2d(mask, [G * T, T])),

@@ -2,6 +2,8 @@ import type { Tensor } from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { initBackend } from "../../src/ml/backend.ts"
 import { attention, attentionReference, rmsNorm, rmsNormReference, swiglu, swigluReference } from "../../src/ml/blocks.ts"
+import { setComputeMode } from "../../src/ml/compute-mode.ts"
+import { Model } from "../../src/ml/model.ts"
 import { tf } from "../../src/ml/tf.ts"
 
 /** Largest absolute difference between the values and gradients of two implementations of one block. */
@@ -58,3 +60,36 @@ for (const backend of ["wasm", "cpu"]) {
     })
   })
 }
+
+describe("host blocks", () => {
+  for (const backend of ["wasm", "cpu"]) {
+    it(`match the tfjs blocks on ${backend}`, async () => {
+      await initBackend({ backend })
+      // Grouped-query attention (4 heads, 2 key/value heads), biases and an untied head.
+      const model = Model.fromSeed(
+        { vocabSize: 259, hiddenSize: 32, intermediateSize: 40, numLayers: 2, numHeads: 4, numKvHeads: 2, maxLength: 16, ropeTheta: 10000, rmsNormEps: 1e-5, attentionBias: true, tieWordEmbeddings: false },
+        3,
+      )
+      const ids = tf.tensor2d([256, 1, 2, 3, 4, 5, 6, 7, 256, 9, 8, 7, 6, 5, 4, 258], [2, 8], "int32")
+      const weights = tf.randomNormal([16, 259], 0, 1, "float32", 4)
+      const run = (mode: "host" | "tensor") => {
+        setComputeMode(mode)
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(ids), weights)), model.variables())
+        const out = { value: value.dataSync()[0]!, grads: model.variables().map((v) => grads[v.name]!.dataSync()) }
+        tf.dispose([value, ...Object.values(grads)])
+        return out
+      }
+      const tensor = run("tensor")
+      const host = run("host")
+      setComputeMode("auto")
+      expect(Math.abs(host.value - tensor.value)).toBeLessThan(1e-4)
+      tensor.grads.forEach((g, i) => {
+        let max = 0
+        for (let j = 0; j < g.length; j++) max = Math.max(max, Math.abs(g[j]! - host.grads[i]![j]!))
+        expect(max, model.variables()[i]!.name).toBeLessThan(1e-4)
+      })
+      model.dispose()
+      tf.dispose([ids, weights])
+    })
+  }
+})

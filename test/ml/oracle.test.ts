@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { initBackend } from "../../src/ml/backend.ts"
+import { setComputeMode } from "../../src/ml/compute-mode.ts"
 import {
   type ScoredSequences,
   preferenceLoss,
   sequenceLogProbsFromLogits,
-  setHeadMode,
   tokenStats,
 } from "../../src/ml/losses.ts"
 import type { Tensor } from "@tensorflow/tfjs-core"
@@ -113,7 +113,7 @@ describe("oracle cases", () => {
 
   for (const [name, mode] of caseNames.flatMap((n) => [[n, "host"], [n, "tensor"]] as const)) {
     it(`matches ${name} (${mode} head)`, () => {
-      setHeadMode(mode)
+      setComputeMode(mode)
       const before = tf.memory().numTensors
       const c = JSON.parse(readFileSync(join(oracleDir, `${name}.json`), "utf8")) as OracleCase
       const e = JSON.parse(readFileSync(join(oracleDir, `${name}.expected.json`), "utf8"))
@@ -208,7 +208,7 @@ describe("oracle cases", () => {
       }
       policy.logits.dispose()
       expect(tf.memory().numTensors, "tensors left behind").toBe(before)
-      setHeadMode("auto")
+      setComputeMode("auto")
     })
   }
 })
@@ -217,7 +217,7 @@ describe("row selection", () => {
   it("gives the same losses and gradients", async () => {
     await initBackend({ backend: "wasm" })
     for (const mode of ["host", "tensor"] as const) {
-      setHeadMode(mode)
+      setComputeMode(mode)
       const c = JSON.parse(readFileSync(join(oracleDir, "case_seed2.json"), "utf8")) as OracleCase
       const { batch, logits, V } = pack(c, c.policy_chosen_logits, c.policy_rejected_logits)
       const ref = [...c.ref_chosen_logps!, ...c.ref_rejected_logps!]
@@ -232,7 +232,7 @@ describe("row selection", () => {
       rows.forEach((n, r) => {
         for (let v = 0; v < V; v++) expect(partGrad[r * V + v], `${mode} row ${n}`).toBeCloseTo(fullGrad[n * V + v]!, 7)
       })
-      setHeadMode("auto")
+      setComputeMode("auto")
     }
   })
 })
