@@ -3,7 +3,7 @@
  * `pipeline.yaml` and renders as `FILE:LINE:COL`, the offending line, a caret
  * and what was expected.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 export interface SourcePosition {
   readonly file: string

@@ -5,9 +5,10 @@
  * Effect kills the child (SIGTERM, then SIGKILL after a grace period).
  */
 import { fork, type ChildProcess } from "node:child_process"
-import { fileURLToPath } from "node:url"
-import { Data, Effect } from "effect"
-import type { ProgressUpdate, StageContext } from "./stage.js"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import type { ProgressUpdate, StageContext, StageDefinition } from "./stage.js"
 
 /** The serialisable part of a stage context. */
 export type StageJobContext = Omit<StageContext, "progress" | "log">
@@ -103,5 +104,33 @@ export const localExecutor: Executor = {
       })
       child.send({ type: "run", module: job.modulePath, context: job.context })
       return Effect.promise(() => stopChild(child))
+    }),
+}
+
+/**
+ * Runs stages in this process, one after another on the main thread. Meant
+ * for cheap stages and for populating stores in benchmarks; the local
+ * executor is the default because heavy stages must not block the engine.
+ */
+export const inlineExecutor: Executor = {
+  execute: (job, hooks) =>
+    Effect.gen(function* () {
+      const loaded = yield* Effect.tryPromise({
+        try: () => import(pathToFileURL(job.modulePath).href) as Promise<{ default?: StageDefinition }>,
+        catch: (cause) => new StageFailure({ message: `importing ${job.modulePath} failed: ${String(cause)}` }),
+      })
+      const definition = loaded.default
+      if (definition === undefined || typeof definition.run !== "function") {
+        return yield* Effect.fail(new StageFailure({ message: `${job.modulePath} must default-export defineStage({ run })` }))
+      }
+      const context: StageContext = {
+        ...job.context,
+        progress: (update) => Effect.sync(() => hooks.onProgress(update)),
+        log: (line) => Effect.sync(() => hooks.onLog(line)),
+      }
+      yield* definition.run(context).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail({ message: `uncaught error: ${defect instanceof Error ? defect.message : String(defect)}` })),
+        Effect.mapError((error) => new StageFailure({ message: typeof error?.message === "string" ? error.message : String(error) })),
+      )
     }),
 }

@@ -6,9 +6,11 @@
 import { createXXHash128, type IHasher } from "hash-wasm"
 import { closeSync, openSync, readSync, statSync, type BigIntStats } from "node:fs"
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises"
+import { createRequire } from "node:module"
 import { dirname } from "node:path"
 
 const CHUNK_BYTES = 1024 * 1024
+let readBuffer: Buffer | undefined
 
 let hasherPromise: Promise<IHasher> | undefined
 
@@ -33,7 +35,9 @@ export const hashString = async (data: string | Uint8Array): Promise<string> => 
  */
 export const hashFileUncached = async (path: string): Promise<string> => {
   const hasher = await getHasher()
-  const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+  // One buffer serves every call: the reads below are synchronous, so calls never overlap.
+  readBuffer ??= Buffer.allocUnsafe(CHUNK_BYTES)
+  const buffer = readBuffer
   const fd = openSync(path, "r")
   try {
     hasher.init()
@@ -141,4 +145,13 @@ export class StatCache {
     await rename(tmp, this.file)
     this.dirty = false
   }
+}
+
+type FastGlob = typeof import("fast-glob")
+let fastGlobModule: FastGlob | undefined
+
+/** Loads fast-glob on first use; most runs only name literal files and never need it. */
+export const fastGlob = (): FastGlob => {
+  fastGlobModule ??= createRequire(import.meta.url)("fast-glob") as FastGlob
+  return fastGlobModule
 }

@@ -1,7 +1,7 @@
 /**
  * Store maintenance behind `pipe invalidate`, `pipe gc` and `pipe verify`.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { EngineError } from "./errors.js"

@@ -4,15 +4,14 @@
  * code hashes, dep globs). `evaluate` computes each instance's key and
  * whether the store holds a valid entry for it, with reasons when it does not.
  */
-import fg from "fast-glob"
 import type { IHasher } from "hash-wasm"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { didYouMean, EngineError, SpecError } from "./errors.js"
-import { getHasher } from "./hash.js"
+import { fastGlob, getHasher } from "./hash.js"
 import { readPackageVersions, traceImports } from "./imports.js"
-import { computeKey, diffKeyInputs, type KeyInputs } from "./keys.js"
+import { canonicalJson, computeKey, diffKeyInputs, type KeyInputs } from "./keys.js"
 import { readLock, type LockFile } from "./lockfile.js"
 import { buildPlan, type Instance, type Plan } from "./plan.js"
 import { loadSpec, type LoadOptions, type PipelineSpec, type StageSpec } from "./spec.js"
@@ -26,9 +25,16 @@ export interface ProjectOptions extends LoadOptions {
   readonly cacheDir?: string
 }
 
+export type StageHooks = Pick<StageDefinition, "facts" | "resources">
+
 export interface StageInfo {
   readonly modulePath: string
-  readonly definition: StageDefinition
+  /**
+   * The module's `facts` and `resources` hooks. A module whose exact code
+   * was imported before without hooks is not imported again (its record
+   * lives under `cache/modules/`), so hooks must be declared unconditionally.
+   */
+  readonly hooks: StageHooks
   readonly code: KeyInputs["code"]
 }
 
@@ -54,10 +60,12 @@ export class Project {
   ) {}
 
   static async open(options: ProjectOptions = {}): Promise<Project> {
-    const spec = loadSpec(options.file ?? "pipeline.yaml", options)
+    const file = resolve(options.file ?? "pipeline.yaml")
+    const cacheDir = options.cacheDir ?? join(dirname(file), "cache")
+    const spec = await loadSpec(options.file ?? "pipeline.yaml", { ...options, validationCacheDir: join(cacheDir, "specs") })
     checkModules(spec)
     const plan = buildPlan(spec)
-    const store = await LocalStore.open(options.cacheDir ?? join(spec.root, "cache"))
+    const store = await LocalStore.open(cacheDir)
     return new Project(spec, plan, store, await getHasher())
   }
 
@@ -104,10 +112,15 @@ export class Project {
     this.packageVersions ??= readPackageVersions(this.root)
     const packages: Record<string, string> = {}
     for (const name of trace.packages) packages[name] = this.packageVersions.get(name) ?? "unknown"
+    const version = this.hasher.init().update(canonicalJson({ files, packages })).digest("hex")
+    const hooksRecord = join(this.store.root, "modules", `${version}.json`)
+    if (existsSync(hooksRecord)) {
+      // This exact code was imported before and declared neither hook, so the import can be skipped.
+      return { modulePath, hooks: {}, code: { files, packages } }
+    }
     let loaded: { default?: StageDefinition }
     try {
       // The query names this code version, so a long-lived process never reuses an edited module.
-      const version = this.hasher.init().update(JSON.stringify(files)).digest("hex")
       loaded = (await import(`${pathToFileURL(modulePath).href}?v=${version}`)) as { default?: StageDefinition }
     } catch (cause) {
       throw new EngineError({ message: `stage "${stage.name}": importing ${stage.module} failed: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
@@ -118,17 +131,26 @@ export class Project {
         message: `stage "${stage.name}": ${stage.module} must default-export defineStage({ run }) from src/engine/stage.ts`,
       })
     }
-    return { modulePath, definition, code: { files, packages } }
+    if (definition.facts === undefined && definition.resources === undefined) {
+      mkdirSync(dirname(hooksRecord), { recursive: true })
+      writeFileSync(hooksRecord, "{}\n")
+    }
+    const hooks: StageHooks = {
+      ...(definition.facts === undefined ? {} : { facts: definition.facts }),
+      ...(definition.resources === undefined ? {} : { resources: definition.resources }),
+    }
+    return { modulePath, hooks, code: { files, packages } }
   }
 
   /** The stage's `facts` hook result for this instance's params (memoised). */
   async facts(instance: Instance): Promise<Readonly<Record<string, string>>> {
     const info = await this.stageInfo(instance.stage)
-    if (info.definition.facts === undefined) return {}
+    const factsHook = info.hooks.facts
+    if (factsHook === undefined) return {}
     const memo = `${instance.stage.name}\0${JSON.stringify(instance.params)}`
     let facts = this.factsCache.get(memo)
     if (facts === undefined) {
-      facts = { ...info.definition.facts(instance.params) }
+      facts = { ...factsHook(instance.params) }
       this.factsCache.set(memo, facts)
     }
     return facts
@@ -137,7 +159,7 @@ export class Project {
   /** Resource slots the instance holds: the stage's static `resources:` merged with its hook's result. */
   async resources(instance: Instance): Promise<Readonly<Record<string, number>>> {
     const info = await this.stageInfo(instance.stage)
-    const dynamic = info.definition.resources?.(instance.params, await this.facts(instance)) ?? {}
+    const dynamic = info.hooks.resources?.(instance.params, await this.facts(instance)) ?? {}
     const merged: Record<string, number> = { ...instance.stage.resources, ...dynamic }
     for (const [slot, count] of Object.entries(merged)) {
       const capacity = this.spec.resources[slot]
@@ -169,10 +191,10 @@ export class Project {
     const absolute = resolve(this.root, glob)
     if (existsSync(absolute)) {
       if (statSync(absolute).isFile()) return [absolute]
-      return fg.sync("**/*", { cwd: absolute, absolute: true, onlyFiles: true, dot: false }).sort()
+      return fastGlob().sync("**/*", { cwd: absolute, absolute: true, onlyFiles: true, dot: false }).sort()
     }
     const pattern = isAbsolute(glob) ? toPosix(glob) : glob
-    const matched = fg.sync(pattern, { cwd: this.root, absolute: true, onlyFiles: true }).sort()
+    const matched = fastGlob().sync(pattern, { cwd: this.root, absolute: true, onlyFiles: true }).sort()
     if (matched.length === 0) {
       throw new SpecError({
         message: `dep "${glob}" of ${instance.id} matches no file`,

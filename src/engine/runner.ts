@@ -6,20 +6,24 @@
  * the manifest) and to `pipeline.lock`; target outputs are materialised under
  * `out/`. The runner emits `RunEvent`s and never prints.
  */
-import { Cause, Chunk, Deferred, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync } from "node:fs"
 import { mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import fg from "fast-glob"
 import { EngineError, FrozenLockError } from "./errors.js"
 import type { InstanceRef, RunEvent } from "./events.js"
 import { localExecutor, StageFailure, type Executor, type StageJobContext } from "./executor.js"
-import { hashFileUncached, hashString } from "./hash.js"
+import { fastGlob, hashFileUncached, hashString } from "./hash.js"
 import type { KeyInputs } from "./keys.js"
 import { updateLock, withFileLock, type LockEntry, type LockFile } from "./lockfile.js"
 import { upstreamClosure, type Instance } from "./plan.js"
 import { outputHashes, type Project } from "./project.js"
 import { matchesWhere, type Where } from "./select.js"
+import { FifoSemaphore } from "./slots.js"
 import type { UpstreamInstance } from "./stage.js"
 import type { Manifest, StoredOutput } from "./store.js"
 
@@ -80,7 +84,7 @@ const listFiles = (dir: string, prefix = ""): Array<string> => {
 const missingOutputs = (declared: ReadonlyArray<string>, files: ReadonlyArray<string>, outDir: string): Array<string> => {
   const present = new Set(files)
   return declared.filter((name) =>
-    isPattern(name) ? fg.sync(name, { cwd: outDir, onlyFiles: true }).length === 0 : !present.has(name),
+    isPattern(name) ? fastGlob().sync(name, { cwd: outDir, onlyFiles: true }).length === 0 : !present.has(name),
   )
 }
 
@@ -93,9 +97,9 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
     const closure = upstreamClosure(project.plan, options.targets)
     const targetIds = new Set(options.targets.map((t) => t.id))
     const lock: LockFile = yield* Effect.try({ try: () => project.readLock(), catch: (e) => e as EngineError })
-    const jobs = yield* Effect.makeSemaphore(Math.max(1, options.jobs))
-    const slots = new Map<string, Effect.Semaphore>()
-    for (const [slot, capacity] of Object.entries(project.spec.resources)) slots.set(slot, yield* Effect.makeSemaphore(capacity))
+    const jobs = new FifoSemaphore(Math.max(1, options.jobs))
+    const slots = new Map<string, FifoSemaphore>()
+    for (const [slot, capacity] of Object.entries(project.spec.resources)) slots.set(slot, new FifoSemaphore(capacity))
     const deferreds = new Map<string, Deferred.Deferred<Outcome>>()
     for (const instance of closure) deferreds.set(instance.id, yield* Deferred.make<Outcome>())
     const outcomes = new Map<string, Outcome>()

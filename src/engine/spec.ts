@@ -4,32 +4,56 @@
  * `--set` overrides to the params, and resolves matrix axes and `needs`
  * references into a `PipelineSpec`.
  */
-import { Either, ParseResult, Schema } from "effect"
-import { readFileSync } from "node:fs"
-import { dirname, relative, resolve } from "node:path"
-import { isMap, isPair, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Document, type Node } from "yaml"
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join, relative, resolve } from "node:path"
+import type { Document, LineCounter, Node } from "yaml"
 import { didYouMean, SpecError, UsageError, type SourcePosition } from "./errors.js"
-import { PipelineSchema, STAGE_FIELDS, TOP_FIELDS, type PipelineInput } from "./spec-schema.js"
+import { getHasher, hashSync } from "./hash.js"
+import { STAGE_FIELDS, TOP_FIELDS, validatePipeline, type PipelineInput, type ValidationIssue } from "./spec-schema.js"
 import type { MatrixValue } from "./stage.js"
 
 export type SpecPath = ReadonlyArray<string | number>
 
+type YamlModule = typeof import("yaml")
+let yamlModule: YamlModule | undefined
+
+/** Loads `yaml` on first use: a spec text validated before is read from the validation cache instead. */
+const yaml = (): YamlModule => {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as YamlModule
+  return yamlModule
+}
+
+const parseYamlDocument = (text: string): { doc: Document; lineCounter: LineCounter } => {
+  const { LineCounter: Counter, parseDocument } = yaml()
+  const lineCounter = new Counter()
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  return { doc, lineCounter }
+}
+
 /** Maps paths inside the YAML document to line and column. */
 export class SpecSource {
   private readonly lines: ReadonlyArray<string>
+  private parsed: { doc: Document; lineCounter: LineCounter } | undefined
 
   constructor(
     readonly displayFile: string,
     readonly text: string,
-    private readonly doc: Document,
-    private readonly lineCounter: LineCounter,
+    parsed?: { doc: Document; lineCounter: LineCounter },
   ) {
     this.lines = text.split(/\r?\n/)
+    this.parsed = parsed
+  }
+
+  /** The YAML document, parsed on first use when the spec came from the validation cache. */
+  private get document(): { doc: Document; lineCounter: LineCounter } {
+    this.parsed ??= parseYamlDocument(this.text)
+    return this.parsed
   }
 
   /** The position of an offset in the text. */
   positionOfOffset(offset: number): SourcePosition {
-    const { line, col } = this.lineCounter.linePos(offset)
+    const { line, col } = this.document.lineCounter.linePos(offset)
     return { file: this.displayFile, line, col, text: this.lines[line - 1] ?? "" }
   }
 
@@ -38,7 +62,8 @@ export class SpecSource {
    * to the deepest existing ancestor, so every error gets a position.
    */
   at(path: SpecPath, options: { key?: boolean } = {}): SourcePosition {
-    let node: unknown = this.doc.contents
+    const { isMap, isPair, isScalar, isSeq } = yaml()
+    let node: unknown = this.document.doc.contents
     let keyNode: unknown = undefined
     let best: unknown = node
     for (const segment of path) {
@@ -110,6 +135,11 @@ export interface PipelineSpec {
 }
 
 export interface LoadOptions {
+  /**
+   * Folder where texts that passed validation are remembered (by content
+   * hash), so later loads skip the YAML parser and the schema check.
+   */
+  readonly validationCacheDir?: string
   readonly profile?: string
   /** `a.b=value` overrides; the value is parsed as a YAML scalar or flow collection. */
   readonly sets?: ReadonlyArray<string>
@@ -203,7 +233,7 @@ const fieldExpectation = (path: SpecPath): string => {
   return `one of the top-level fields: ${TOP_FIELDS.join(", ")}`
 }
 
-const toSpecError = (source: SpecSource, issue: ParseResult.ArrayFormatterIssue): SpecError => {
+const toSpecError = (source: SpecSource, issue: ValidationIssue): SpecError => {
   const path = issue.path as SpecPath
   const last = path[path.length - 1]
   const parent = path.slice(0, -1)
@@ -251,14 +281,14 @@ export const wholeReference = (template: string): string | undefined => {
 
 const parseSetValue = (raw: string): unknown => {
   try {
-    return parseYaml(raw) as unknown
+    return yaml().parse(raw) as unknown
   } catch {
     return raw
   }
 }
 
 /** Reads and validates `pipeline.yaml`, returning the resolved spec or a `SpecError`/`UsageError`. */
-export const loadSpec = (file: string, options: LoadOptions = {}): PipelineSpec => {
+export const loadSpec = async (file: string, options: LoadOptions = {}): Promise<PipelineSpec> => {
   const absolute = resolve(file)
   let text: string
   try {
@@ -270,14 +300,49 @@ export const loadSpec = (file: string, options: LoadOptions = {}): PipelineSpec 
   }
   const rel = relative(process.cwd(), absolute)
   const displayFile = rel.startsWith("..") || rel === "" ? absolute : rel
-  return parseSpecText(text, absolute, displayFile, options)
+  const cacheFile =
+    options.validationCacheDir === undefined ? undefined : join(options.validationCacheDir, `${hashSync(await getHasher(), text)}.json`)
+  if (cacheFile !== undefined) {
+    try {
+      const raw = JSON.parse(readFileSync(cacheFile, "utf8")) as PipelineInput
+      return resolveSpec(raw, absolute, new SpecSource(displayFile, text), options)
+    } catch {
+      // Not validated before (or unreadable): parse and validate below.
+    }
+  }
+  const { raw, source } = parseAndValidate(text, displayFile)
+  if (cacheFile !== undefined) rememberValid(cacheFile, raw)
+  return resolveSpec(raw, absolute, source, options)
+}
+
+/** Records a spec that passed validation, unless its values do not survive JSON (e.g. .inf). */
+const rememberValid = (cacheFile: string, raw: PipelineInput): void => {
+  let lossless = true
+  const json = JSON.stringify(raw, (_key, value: unknown) => {
+    if (typeof value === "number" && !Number.isFinite(value)) lossless = false
+    return value
+  })
+  if (!lossless) return
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true })
+    const tmp = `${cacheFile}.${process.pid}.tmp`
+    writeFileSync(tmp, json)
+    renameSync(tmp, cacheFile)
+  } catch {
+    // The cache only saves time; a read-only store still works.
+  }
 }
 
 /** Parses spec text; `file` is the absolute path used for the project root. */
 export const parseSpecText = (text: string, file: string, displayFile: string, options: LoadOptions = {}): PipelineSpec => {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
-  const source = new SpecSource(displayFile, text, doc, lineCounter)
+  const { raw, source } = parseAndValidate(text, displayFile)
+  return resolveSpec(raw, file, source, options)
+}
+
+const parseAndValidate = (text: string, displayFile: string): { raw: PipelineInput; source: SpecSource } => {
+  const parsed = parseYamlDocument(text)
+  const { doc } = parsed
+  const source = new SpecSource(displayFile, text, parsed)
   const yamlError = doc.errors[0]
   if (yamlError !== undefined) {
     const flowHint = /\$\{/.test(source.positionOfOffset(yamlError.pos[0]).text)
@@ -297,16 +362,15 @@ export const parseSpecText = (text: string, file: string, displayFile: string, o
       position: source.positionOfOffset(0),
     })
   }
-  const decoded = Schema.decodeUnknownEither(PipelineSchema, { onExcessProperty: "error", errors: "all" })(raw)
-  if (Either.isLeft(decoded)) {
-    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  const issues = validatePipeline(raw)
+  if (issues.length > 0) {
     // Unions report one issue per member plus one for the whole value; the
     // deepest path names the actual offender.
     const first = issues.reduce((best, issue) => (issue.path.length > best.path.length ? issue : best), issues[0]!)
     const sameTop = issues.filter((issue) => issue.path.slice(0, 3).join("\0") === first.path.slice(0, 3).join("\0"))
     throw toSpecError(source, sameTop.find((issue) => issue._tag === "Unexpected") ?? first)
   }
-  return resolveSpec(decoded.right, file, source, options)
+  return { raw: raw as unknown as PipelineInput, source }
 }
 
 const resolveParams = (input: PipelineInput, source: SpecSource, options: LoadOptions): { params: Record<string, unknown>; profile: string | undefined } => {
