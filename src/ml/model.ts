@@ -38,10 +38,12 @@ interface LayerParams {
 }
 
 interface PositionTables {
-  /** [T, C] with C = (H + 2·Hkv)·hd; cos for q and k columns (q scaled by 1/sqrt(hd)), 1 for v. */
-  readonly cos: tfc.Tensor2D
-  /** [T, C]; sin for q and k columns (q scaled by 1/sqrt(hd)), 0 for v. */
-  readonly sin: tfc.Tensor2D
+  /** [T, H·hd] cos and sin of the rotary angles for the query columns, scaled by 1/sqrt(hd). */
+  readonly cosQ: tfc.Tensor2D
+  readonly sinQ: tfc.Tensor2D
+  /** [T, Hkv·hd] cos and sin of the rotary angles for the key columns. */
+  readonly cosK: tfc.Tensor2D
+  readonly sinK: tfc.Tensor2D
   /** [G·T, T] additive causal mask, 0 where allowed and -1e9 above the diagonal, repeated G = H/Hkv times. */
   readonly mask: tfc.Tensor2D
   /** The same angles in host memory, for the host blocks. */
@@ -194,28 +196,39 @@ export class Model {
       for (const layer of this.layers) {
         // Attention block.
         const h = norm(x, layer.attnNorm)
-        let qkv = tf.matMul(h, layer.qkv as tfc.Tensor2D)
-        if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
         if (onHost) {
+          let qkv = tf.matMul(h, layer.qkv as tfc.Tensor2D)
+          if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
           const merged = hostAttention(qkv as tfc.Tensor2D, { S, T, H, Hkv, hd }, tables.rotary, tables.mask)
           x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
           const hidden = tf.matMul(norm(x, layer.mlpNorm), layer.gateUp as tfc.Tensor2D)
           x = tf.add(x, tf.matMul(hostSwiglu(hidden as tfc.Tensor2D), layer.down as tfc.Tensor2D))
           continue
         }
-        const heads = H + 2 * Hkv
-        const rotated = tf.reshape(tf.matMul(tf.reshape(qkv, [N * heads, hd]), this.rotate), [S, T, heads * hd])
-        const withPositions = tf.add(tf.mul(tf.reshape(qkv, [S, T, heads * hd]), tables.cos), tf.mul(rotated, tables.sin))
-        const byHead = tf.transpose(tf.reshape(withPositions, [S, T, heads, hd]), [0, 2, 1, 3])
-        const [q, k, v] = tf.split(byHead, [H, Hkv, Hkv], 1) as [tfc.Tensor4D, tfc.Tensor4D, tfc.Tensor4D]
+        // Slicing the fused weights is cheap; slicing the [N, C] activations was a large share of the step on wasm.
+        const project = (column: number, width: number) => {
+          const y = tf.matMul(h, tf.slice(layer.qkv, [0, column], [-1, width]) as tfc.Tensor2D)
+          return layer.qkvBias ? tf.add(y, tf.slice(layer.qkvBias, [column], [width])) : y
+        }
+        const rope = (y: tfc.Tensor, heads: number, cos: tfc.Tensor2D, sin: tfc.Tensor2D) => {
+          const rotated = tf.reshape(tf.matMul(tf.reshape(y, [N * heads, hd]), this.rotate), [S, T, heads * hd])
+          return tf.add(tf.mul(tf.reshape(y, [S, T, heads * hd]), cos), tf.mul(rotated, sin))
+        }
+        const byHead = (y: tfc.Tensor, heads: number) =>
+          tf.transpose(tf.reshape(y, [S, T, heads, hd]), [0, 2, 1, 3]) as tfc.Tensor4D
+        const q = rope(project(0, H * hd), H, tables.cosQ, tables.sinQ)
+        const k = rope(project(H * hd, Hkv * hd), Hkv, tables.cosK, tables.sinK)
+        const v = project((H + Hkv) * hd, Hkv * hd)
         // Query heads j·G … j·G+G-1 share key/value head j, so group them along the time axis.
-        const grouped = tf.reshape(q, [S, Hkv, G * T, hd]) as tfc.Tensor4D
-        const context = attention(grouped, k, v, tables.mask)
+        const grouped = tf.reshape(byHead(q, H), [S, Hkv, G * T, hd]) as tfc.Tensor4D
+        const context = attention(grouped, byHead(k, Hkv), byHead(v, Hkv), tables.mask)
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [S, H, T, hd]), [0, 2, 1, 3]), [N, H * hd])
         x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
         // SwiGLU block.
         const m = norm(x, layer.mlpNorm)
-        const [gate, up] = tf.split(tf.matMul(m, layer.gateUp as tfc.Tensor2D), 2, 1)
+        const I = this.config.intermediateSize
+        const gate = tf.matMul(m, tf.slice(layer.gateUp, [0, 0], [-1, I]) as tfc.Tensor2D)
+        const up = tf.matMul(m, tf.slice(layer.gateUp, [0, I], [-1, I]) as tfc.Tensor2D)
         const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
@@ -244,35 +257,31 @@ export class Model {
     const { numHeads: H, numKvHeads: Hkv, ropeTheta } = this.config
     const hd = headDim(this.config)
     const G = H / Hkv
-    const C = (H + 2 * Hkv) * hd
-    const cos = new Float32Array(T * C)
-    const sin = new Float32Array(T * C)
-    const scale = 1 / Math.sqrt(hd)
-    for (let t = 0; t < T; t++) {
-      for (let head = 0; head < H + 2 * Hkv; head++) {
-        for (let j = 0; j < hd; j++) {
-          const at = t * C + head * hd + j
-          if (head >= H + Hkv) {
-            cos[at] = 1
-            sin[at] = 0
-            continue
-          }
-          const i = j % (hd / 2)
-          const angle = t * Math.pow(ropeTheta, (-2 * i) / hd)
-          const factor = head < H ? scale : 1
-          cos[at] = Math.cos(angle) * factor
-          sin[at] = Math.sin(angle) * factor
+    // [T, heads·hd] tables; column head·hd + j uses frequency j mod hd/2 (rotate_half layout).
+    const angles = (heads: number, factor: number) => {
+      const cos = new Float32Array(T * heads * hd)
+      const sin = new Float32Array(T * heads * hd)
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < heads * hd; j++) {
+          const angle = t * Math.pow(ropeTheta, (-2 * ((j % hd) % (hd / 2))) / hd)
+          cos[t * heads * hd + j] = Math.cos(angle) * factor
+          sin[t * heads * hd + j] = Math.sin(angle) * factor
         }
       }
+      return [tf.keep(tf.tensor2d(cos, [T, heads * hd])), tf.keep(tf.tensor2d(sin, [T, heads * hd]))] as const
     }
+    const [cosQ, sinQ] = angles(H, 1 / Math.sqrt(hd))
+    const [cosK, sinK] = angles(Hkv, 1)
     const mask = new Float32Array(G * T * T)
     for (let g = 0; g < G; g++) {
       for (let t = 0; t < T; t++) for (let u = t + 1; u < T; u++) mask[(g * T + t) * T + u] = -1e9
     }
     const tables: PositionTables = {
       rotary: rotaryTable(T, hd, ropeTheta),
-      cos: tf.keep(tf.tensor2d(cos, [T, C])),
-      sin: tf.keep(tf.tensor2d(sin, [T, C])),
+      cosQ,
+      sinQ,
+      cosK,
+      sinK,
       mask: tf.keep(tf.tensor2d(mask, [G * T, T])),
     }
     this.tables.set(T, tables)
@@ -289,11 +298,7 @@ export class Model {
     if (this.disposed) return
     this.disposed = true
     for (const v of this.variables()) v.dispose()
-    for (const t of this.tables.values()) {
-      t.cos.dispose()
-      t.sin.dispose()
-      t.mask.dispose()
-    }
+    for (const t of this.tables.values()) tf.dispose([t.cosQ, t.sinQ, t.cosK, t.sinK, t.mask])
     this.rotate.dispose()
   }
 }
