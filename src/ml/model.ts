@@ -166,16 +166,18 @@ export class Model {
 
   /**
    * Runs the transformer on right-padded token ids.
-   * ids: int32 [S, T] with T <= config.maxLength. Returns logits float32 [S·T, V]
-   * (row s·T + t predicts the token at position t + 1 of sequence s), or
-   * [R, V] for the positions s·T + t listed in `rows` (the output layer then
-   * runs on those rows only).
+   * ids: int32 [S, T] with T <= config.maxLength. Returns logits float32 [S·T, V],
+   * where row s·T + t predicts the token at position t + 1 of sequence s.
+   * With `rows`, returns [R, V] for the listed positions s·T + t only, and
+   * the output layer runs on those rows alone.
    */
   forward(ids: tfc.Tensor2D, rows?: Int32Array): tfc.Tensor2D {
-    if (this.disposed) throw new Error("model was disposed")
+    if (this.disposed) throw new Error(`${this.source}: the model was disposed; load or create it again`)
     const [S, T] = ids.shape
     if (T > this.config.maxLength) {
-      throw new Error(`sequence length ${T} exceeds the model's maxLength ${this.config.maxLength}`)
+      throw new Error(
+        `sequence length ${T} exceeds the model's maxLength ${this.config.maxLength}; truncate inputs with encodePairs or encodeTexts`,
+      )
     }
     const { numHeads: H, numKvHeads: Hkv, vocabSize: V } = this.config
     const hd = headDim(this.config)
