@@ -1,19 +1,74 @@
 #!/usr/bin/env node
-// Entry point of the `pipe` command: registers tsx so the TypeScript sources
-// run without a build step, then starts the CLI. The effect modules and
-// hash-wasm are imported before tsx registers its loader hooks, which would
-// otherwise slow down loading their many files.
-await Promise.all([
-  import("effect/Effect"),
-  import("effect/Cause"),
-  import("effect/Chunk"),
-  import("effect/Data"),
-  import("effect/Deferred"),
-  import("effect/Exit"),
-  import("effect/Fiber"),
-  import("hash-wasm"),
-])
-const { register } = await import("tsx/esm/api")
-register()
-const { runCli } = await import("../src/cli/main.ts")
-await runCli()
+// Entry point of the `pipe` command. It runs the TypeScript sources without a
+// build step: on first use (and whenever a source file changes) it bundles the
+// engine and CLI with esbuild into src/cli/.pipe-cli.bundle.mjs, because
+// loading one plain module is several times faster than compiling each source
+// through tsx's loader hooks. tsx is registered only when a stage module or the
+// UI must be imported in this process. If bundling is impossible (esbuild
+// missing, read-only checkout), the sources are loaded through tsx directly.
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+const entry = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
+const bundle = fileURLToPath(new URL("../src/cli/.pipe-cli.bundle.mjs", import.meta.url))
+const bundleMeta = fileURLToPath(new URL("../src/cli/.pipe-cli.bundle.json", import.meta.url))
+
+let tsxRegistered = false
+const ensureTsx = async () => {
+  if (tsxRegistered) return
+  tsxRegistered = true
+  const { register } = await import("tsx/esm/api")
+  register()
+}
+
+/** True when every input recorded at the last build still has its size and mtime. */
+const bundleIsFresh = () => {
+  try {
+    const meta = JSON.parse(readFileSync(bundleMeta, "utf8"))
+    for (const [path, [size, mtimeMs]] of Object.entries(meta.inputs)) {
+      const stats = statSync(path)
+      if (stats.size !== size || stats.mtimeMs !== mtimeMs) return false
+    }
+    statSync(bundle)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const buildBundle = async () => {
+  const { build } = await import("esbuild")
+  const tmp = `${bundle}.${process.pid}.tmp.mjs`
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    outfile: tmp,
+    metafile: true,
+    logLevel: "silent",
+  })
+  const root = fileURLToPath(new URL("..", import.meta.url))
+  const inputs = {}
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const path = `${root}${input}`
+    const stats = statSync(path)
+    inputs[path] = [stats.size, stats.mtimeMs]
+  }
+  renameSync(tmp, bundle)
+  writeFileSync(`${bundleMeta}.${process.pid}.tmp`, JSON.stringify({ inputs }))
+  renameSync(`${bundleMeta}.${process.pid}.tmp`, bundleMeta)
+}
+
+let cli
+try {
+  if (!bundleIsFresh()) await buildBundle()
+  cli = await import(bundle)
+  cli.setTypeScriptLoader(ensureTsx)
+} catch {
+  await ensureTsx()
+  cli = await import("../src/cli/main.ts")
+}
+await cli.runCli()

@@ -2,7 +2,10 @@
  * The `pipe` command line: argument parsing, command dispatch, renderer
  * choice, signals and exit codes. See docs/engine.md for every command.
  */
-import { Cause, Effect, Exit, Fiber } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { existsSync, readFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { parseArgs, type ParseArgsConfig } from "node:util"
@@ -15,8 +18,11 @@ import { upstreamClosure, type Instance } from "../engine/plan.js"
 import { Project } from "../engine/project.js"
 import { runPipeline } from "../engine/runner.js"
 import { compatibleWithWhere, matchesWhere, parseWhere, selectInstances, sinkInstances } from "../engine/select.js"
+import { ensureTypeScriptLoader } from "../engine/loader.js"
 import { pipelineJsonSchema } from "../engine/spec-schema.js"
 import { makeJsonRenderer, makePlainRenderer } from "./render.js"
+
+export { setTypeScriptLoader } from "../engine/loader.js"
 
 /** Exit codes; docs/engine.md lists them too. */
 export const EXIT = {
@@ -115,7 +121,10 @@ const chooseRenderer = async (args: ParsedArgs, io: Io): Promise<Renderer> => {
     return makePlainRenderer(io.stdout, { verbose })
   }
   try {
-    const ui = (await import("../ui/index.js")) as { makeInkRenderer?: (options: { verbose: boolean }) => Renderer }
+    await ensureTypeScriptLoader()
+    // A computed specifier keeps the optional UI (and ink, react) out of the engine bundle.
+    const uiModule = "../ui/index.js"
+    const ui = (await import(uiModule)) as { makeInkRenderer?: (options: { verbose: boolean }) => Renderer }
     if (typeof ui.makeInkRenderer === "function") return ui.makeInkRenderer({ verbose })
   } catch {
     // The live view is optional; plain lines work everywhere.

@@ -31,7 +31,8 @@ export interface Executor {
   readonly execute: (job: StageJob, hooks: ExecutionHooks) => Effect.Effect<void, StageFailure>
 }
 
-const RUNNER = fileURLToPath(new URL("./stage-runner.mjs", import.meta.url))
+// "../engine/" resolves both from this file and from the engine bundle in src/cli/.
+const RUNNER = fileURLToPath(new URL("../engine/stage-runner.mjs", import.meta.url))
 const KILL_GRACE_MS = 2_000
 
 const lineSplitter = (emit: (line: string) => void): { push: (chunk: Buffer) => void; flush: () => void } => {

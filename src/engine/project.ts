@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url"
 import { didYouMean, EngineError, SpecError } from "./errors.js"
 import { fastGlob, getHasher } from "./hash.js"
 import { readPackageVersions, traceImports } from "./imports.js"
+import { ensureTypeScriptLoader } from "./loader.js"
 import { canonicalJson, computeKey, diffKeyInputs, type KeyInputs } from "./keys.js"
 import { readLock, type LockFile } from "./lockfile.js"
 import { buildPlan, type Instance, type Plan } from "./plan.js"
@@ -120,6 +121,7 @@ export class Project {
     }
     let loaded: { default?: StageDefinition }
     try {
+      await ensureTypeScriptLoader()
       // The query names this code version, so a long-lived process never reuses an edited module.
       loaded = (await import(`${pathToFileURL(modulePath).href}?v=${version}`)) as { default?: StageDefinition }
     } catch (cause) {

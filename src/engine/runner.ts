@@ -436,6 +436,8 @@ const materialise = async (project: Project, instances: ReadonlyArray<Instance>,
     const outcome = outcomes.get(instance.id)
     if (outcome?.kind !== "ok") continue
     const target = join(project.root, instance.materialisePath)
+    result[instance.id] = instance.materialisePath
+    if (await isMaterialised(project, target, outcome.outputs)) continue
     const staging = `${target}.${process.pid}.tmp`
     await rm(staging, { recursive: true, force: true })
     for (const [name, hash] of Object.entries(outcome.outputs)) {
@@ -450,9 +452,24 @@ const materialise = async (project: Project, instances: ReadonlyArray<Instance>,
     await mkdir(dirname(target), { recursive: true })
     await rename(staging, target)
     await rm(old, { recursive: true, force: true })
-    result[instance.id] = instance.materialisePath
   }
   return result
+}
+
+/** True when `target` holds exactly the outputs, checked through the stat cache. */
+const isMaterialised = async (project: Project, target: string, outputs: Readonly<Record<string, string>>): Promise<boolean> => {
+  let files: Array<string>
+  try {
+    files = listFiles(target)
+  } catch {
+    return false
+  }
+  const names = Object.keys(outputs).sort()
+  if (files.length !== names.length || files.some((file, index) => file !== names[index])) return false
+  for (const name of names) {
+    if ((await project.store.statCache.hashFile(join(target, name))) !== outputs[name]) return false
+  }
+  return true
 }
 
 export type { InstanceRef }
