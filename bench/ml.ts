@@ -196,11 +196,14 @@ libs = sorted({re.sub(r".*/", "", l.split()[-1]) for l in open("/proc/self/maps"
 print("blas", (blas.group(1) if blas else "unknown") + " (loaded: " + ", ".join(libs) + ")", "torch", torch.__version__)
 `
 
-const probe = spawnSync("python3", ["-c", "import torch"], { encoding: "utf8" })
-if (probe.status !== 0) {
-  console.log("PyTorch: not available (python3 -c \"import torch\" failed), so no ratio is printed")
+// `python3` first, then the system interpreter (Debian's python3-torch installs there even when
+// a pyenv or venv python3 comes first on PATH); PIPE_PYTHON overrides both.
+const interpreters = process.env.PIPE_PYTHON ? [process.env.PIPE_PYTHON] : ["python3", "/usr/bin/python3"]
+const python = interpreters.find((candidate) => spawnSync(candidate, ["-c", "import torch"], { encoding: "utf8" }).status === 0)
+if (python === undefined) {
+  console.log(`PyTorch: not available (${interpreters.map((p) => `${p} -c "import torch"`).join(" and ")} failed), so no ratio is printed`)
 } else {
-  const output = execFileSync("python3", ["-c", torchScript, String(steps)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } })
+  const output = execFileSync(python, ["-c", torchScript, String(steps)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } })
   const torchMs: Record<string, number> = {}
   let blas = "unknown"
   for (const line of output.trim().split("\n")) {
@@ -208,7 +211,7 @@ if (probe.status !== 0) {
     if (key === "dpo" || key === "wpo") torchMs[key] = Number(rest[0])
     if (key === "blas") blas = rest.join(" ")
   }
-  console.log(`PyTorch (1 thread, BLAS ${blas}): dpo ${torchMs.dpo?.toFixed(1)} ms/step, wpo ${torchMs.wpo?.toFixed(1)} ms/step`)
+  console.log(`PyTorch via ${python} (1 thread, BLAS ${blas}): dpo ${torchMs.dpo?.toFixed(1)} ms/step, wpo ${torchMs.wpo?.toFixed(1)} ms/step`)
   for (const row of rows) {
     const base = torchMs[row.method]
     if (base) console.log(`  ${row.backend} ${row.method}: ${(row.full.wall / base).toFixed(2)}x PyTorch (wall clock)`)
