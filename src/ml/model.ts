@@ -9,7 +9,7 @@
  * to and from Hugging Face tensor names and layouts.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
-import { attention, rmsNorm, swiglu } from "./blocks.ts"
+import { addBias, attention, rmsNormalize, swiglu } from "./blocks.ts"
 import { useHostCompute } from "./compute-mode.ts"
 import { type RotaryTable, hostAttention, hostRmsNorm, hostSwiglu, rotaryTable } from "./host-blocks.ts"
 import { type ModelConfig, headDim, validateConfig } from "./config.ts"
@@ -186,8 +186,10 @@ export class Model {
     const tables = this.positionTables(T)
     const onHost = useHostCompute(N * 2 * this.config.intermediateSize, "blocks")
     const eps = this.config.rmsNormEps
-    const norm = (x: tfc.Tensor2D, weight: tfc.Variable) =>
-      onHost ? hostRmsNorm(x, weight as tfc.Tensor1D, eps) : rmsNorm(x, weight as tfc.Tensor1D, eps)
+    // On the tfjs path the norm weight is folded into the rows of the next matmul's weight.
+    const normalize = (x: tfc.Tensor2D) => rmsNormalize(x, eps)
+    const scaleRows = (w: tfc.Variable, norm: tfc.Variable) => tf.mul(w, tf.reshape(norm, [-1, 1])) as tfc.Tensor2D
+    const hostNorm = (x: tfc.Tensor2D, weight: tfc.Variable) => hostRmsNorm(x, weight as tfc.Tensor1D, eps)
     return tf.tidy(() => {
       const flatIds = tf.reshape(ids, [N])
       let x: tfc.Tensor2D =
@@ -197,20 +199,21 @@ export class Model {
           : (tf.gather(this.embed, flatIds) as tfc.Tensor2D)
       for (const layer of this.layers) {
         // Attention block.
-        const h = norm(x, layer.attnNorm)
         if (onHost) {
-          let qkv = tf.matMul(h, layer.qkv as tfc.Tensor2D)
+          let qkv = tf.matMul(hostNorm(x, layer.attnNorm), layer.qkv as tfc.Tensor2D)
           if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
           const merged = hostAttention(qkv as tfc.Tensor2D, { S, T, H, Hkv, hd }, tables.rotary, tables.mask)
           x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
-          const hidden = tf.matMul(norm(x, layer.mlpNorm), layer.gateUp as tfc.Tensor2D)
+          const hidden = tf.matMul(hostNorm(x, layer.mlpNorm), layer.gateUp as tfc.Tensor2D)
           x = tf.add(x, tf.matMul(hostSwiglu(hidden as tfc.Tensor2D), layer.down as tfc.Tensor2D))
           continue
         }
         // Slicing the fused weights is cheap; slicing the [N, C] activations was a large share of the step on wasm.
+        const h = normalize(x)
+        const qkvWeight = scaleRows(layer.qkv, layer.attnNorm)
         const project = (column: number, width: number) => {
-          const y = tf.matMul(h, tf.slice(layer.qkv, [0, column], [-1, width]) as tfc.Tensor2D)
-          return layer.qkvBias ? tf.add(y, tf.slice(layer.qkvBias, [column], [width])) : y
+          const y: tfc.Tensor2D = tf.matMul(h, tf.slice(qkvWeight, [0, column], [-1, width]))
+          return layer.qkvBias ? addBias(y, tf.slice(layer.qkvBias, [column], [width]) as tfc.Tensor1D) : y
         }
         const rope = (y: tfc.Tensor, heads: number, cos: tfc.Tensor2D, sin: tfc.Tensor2D) => {
           const rotated = tf.reshape(tf.matMul(tf.reshape(y, [N * heads, hd]), this.rotate), [S, T, heads * hd])
@@ -227,18 +230,24 @@ export class Model {
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [S, H, T, hd]), [0, 2, 1, 3]), [N, H * hd])
         x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
         // SwiGLU block.
-        const m = norm(x, layer.mlpNorm)
+        const m = normalize(x)
+        const gateUpWeight = scaleRows(layer.gateUp, layer.mlpNorm)
         const I = this.config.intermediateSize
-        const gate = tf.matMul(m, tf.slice(layer.gateUp, [0, 0], [-1, I]) as tfc.Tensor2D)
-        const up = tf.matMul(m, tf.slice(layer.gateUp, [0, I], [-1, I]) as tfc.Tensor2D)
+        const gate = tf.matMul(m, tf.slice(gateUpWeight, [0, 0], [-1, I]))
+        const up = tf.matMul(m, tf.slice(gateUpWeight, [0, I], [-1, I]))
         const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
-      let final = norm(x, this.norm)
+      let final = onHost ? hostNorm(x, this.norm) : normalize(x)
       if (rows !== undefined) final = this.selectRows(final, rows)
+      if (onHost) {
+        return this.lmHead
+          ? tf.matMul(final, this.lmHead as tfc.Tensor2D)
+          : tf.matMul(final, this.embed as tfc.Tensor2D, false, true)
+      }
       return this.lmHead
-        ? tf.matMul(final, this.lmHead as tfc.Tensor2D)
-        : tf.matMul(final, this.embed as tfc.Tensor2D, false, true)
+        ? tf.matMul(final, scaleRows(this.lmHead, this.norm))
+        : tf.matMul(final, tf.mul(this.embed, this.norm) as tfc.Tensor2D, false, true)
     })
   }
 
