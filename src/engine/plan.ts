@@ -4,7 +4,7 @@
  * and the workspace folder its outputs materialise to. Rejects dependency
  * cycles, bad bindings and colliding output folders.
  */
-import { didYouMean, SpecError } from "./errors.js"
+import { didYouMean, SpecError, type SourcePosition } from "./errors.js"
 import type { InstanceRef } from "./events.js"
 import { interpolate, lookupParam, paramPaths, wholeReference, type NeedSpec, type PipelineSpec, type StageSpec } from "./spec.js"
 import type { MatrixValue } from "./stage.js"
@@ -84,20 +84,21 @@ const validateNeeds = (spec: PipelineSpec): void => {
   const byName = new Map(spec.stages.map((stage) => [stage.name, stage]))
   for (const stage of spec.stages) {
     for (const need of stage.needs) {
-      const at = spec.source.at(["stages", stage.name, "needs", need.alias])
+      // Resolving a position parses the YAML document, so it happens only for an error.
+      const at = (): SourcePosition => spec.source.at(["stages", stage.name, "needs", need.alias])
       const upstream = byName.get(need.stage)
       if (upstream === undefined) {
         throw new SpecError({
           message: `stage "${stage.name}" needs unknown stage "${need.stage}"${didYouMean(need.stage, byName.keys())}`,
           expected: `one of the stages: ${[...byName.keys()].join(", ")}`,
-          position: at,
+          position: at(),
         })
       }
       if (upstream === stage) {
         throw new SpecError({
           message: `dependency cycle between stages: ${stage.name} -> ${stage.name}`,
           expected: "needs: that form no cycle; a stage cannot need itself",
-          position: at,
+          position: at(),
         })
       }
       for (const binding of need.bindings) {
@@ -106,14 +107,14 @@ const validateNeeds = (spec: PipelineSpec): void => {
           throw new SpecError({
             message: `binding {${binding.key}} in "${need.ref}": stage "${upstream.name}" has no matrix axis "${binding.key}"${didYouMean(binding.key, upstream.matrix.map((a) => a.key))}`,
             expected: `an axis of stage "${upstream.name}": ${upstream.matrix.map((a) => a.key).join(", ") || "(it has no matrix)"}`,
-            position: at,
+            position: at(),
           })
         }
         if (binding.value === undefined && !stage.matrix.some((axis) => axis.key === binding.key)) {
           throw new SpecError({
             message: `binding {${binding.key}} in "${need.ref}": stage "${stage.name}" has no matrix axis "${binding.key}" to take the value from`,
             expected: `an axis of stage "${stage.name}" (${stage.matrix.map((a) => a.key).join(", ") || "it has no matrix"}) or an explicit value, e.g. {${binding.key}=${String(upstreamAxis.values[0])}}`,
-            position: at,
+            position: at(),
           })
         }
         if (binding.value !== undefined && !upstreamAxis.values.some((v) => String(v) === binding.value)) {
@@ -121,7 +122,7 @@ const validateNeeds = (spec: PipelineSpec): void => {
           throw new SpecError({
             message: `binding {${binding.key}=${binding.value}} in "${need.ref}": "${binding.value}" is not a value of axis "${binding.key}" of stage "${upstream.name}"${didYouMean(binding.value, values)}`,
             expected: `one of: ${values.join(", ")}`,
-            position: at,
+            position: at(),
           })
         }
       }
