@@ -2,7 +2,7 @@
  * Benchmark of DPO and WPO training steps for the small preset's shape
  * (d=64, 2 layers, 4 heads, 64 tokens, batch 8) on each available backend,
  * with the patched and the stock wasm matmul, and against PyTorch when
- * `python3 -c "import torch"` works.
+ * `python3 -c "import torch"` works (or `/usr/bin/python3`, or `PIPE_PYTHON`).
  *
  * Usage: node --import tsx bench/ml.ts [--steps N] [--backends wasm,wasm-stock,cpu,tfjs-node,tfjs-node-gpu]
  *

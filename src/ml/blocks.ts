@@ -1,9 +1,10 @@
 /**
  * Transformer blocks with hand-written gradients (`tf.customGrad`). Autograd
- * on the same ops launches about twice as many kernels (one per op and per
- * broadcast reduction), which dominates the step time of small models on
- * wasm. Each block has a plain-ops twin (`*Reference`) used by the tests to
- * check the gradients.
+ * on the same ops launches more kernels (one per op, per broadcast reduction
+ * and per saved tensor), and kernel launches dominate the step time of small
+ * models on wasm: these blocks cut a DPO step of the small preset from 606 to
+ * 446 kernels. Each block has a plain-ops twin (`*Reference`) used by the
+ * tests to check the gradients.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
 import { tf } from "./tf.ts"
