@@ -62,11 +62,16 @@ const stopChild = (child: ChildProcess): Promise<void> =>
 const park = (child: ChildProcess): void => {
   child.unref()
   ;(child.channel as { unref?: () => void } | undefined)?.unref?.()
+  // The stdout and stderr pipes are sockets that hold the loop open too.
+  ;(child.stdout as { unref?: () => void } | null)?.unref?.()
+  ;(child.stderr as { unref?: () => void } | null)?.unref?.()
 }
 
 const wake = (child: ChildProcess): void => {
   child.ref()
   ;(child.channel as { ref?: () => void } | undefined)?.ref?.()
+  ;(child.stdout as { ref?: () => void } | null)?.ref?.()
+  ;(child.stderr as { ref?: () => void } | null)?.ref?.()
 }
 
 /** Creates an executor that reuses up to `maxIdle` idle stage processes. */
