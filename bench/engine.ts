@@ -1,8 +1,8 @@
 /**
- * Engine benchmarks: a no-op `pipe run` on a generated 100-instance
- * pipeline, `pipe status` on a generated 10,000-instance pipeline (wall time
- * and peak RSS), and xxhash128 throughput on a 1 GiB file, first with an
- * empty stat cache and then with a warm one.
+ * Engine benchmarks. It times a no-op `pipe run` on a generated
+ * 100-instance pipeline and `pipe status` on a generated 10,000-instance
+ * pipeline (wall time and peak RSS). It also measures xxhash128 throughput on
+ * a 1 GiB file, first with an empty stat cache and then with a warm one.
  *
  * Run: node --import tsx bench/engine.ts [--keep]
  * Stores are populated in-process with the inline executor, so the set-up
@@ -161,9 +161,11 @@ const benchHashing = async (): Promise<void> => {
     state ^= state << 5
     block.writeUInt32LE(state >>> 0, k)
   }
+
   const fd = openSync(path, "w")
   for (let k = 0; k < 64; k++) writeSync(fd, block)
   closeSync(fd)
+
   // An old mtime, as for a dataset that sits on disk, so the stat cache may trust its entry.
   const old = new Date(Date.now() - 3_600_000)
   utimesSync(path, old, old)
@@ -174,6 +176,7 @@ const benchHashing = async (): Promise<void> => {
     await hashFileUncached(path)
     uncached.push(performance.now() - t0)
   }
+
   const cache = await StatCache.load(join(dir, "stat-cache.json"))
   const t1 = performance.now()
   const first = await cache.hashFile(path)

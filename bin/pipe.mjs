@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Entry point of the `pipe` command. It runs the TypeScript sources without a
-// build step: on first use (and whenever a source file changes) it bundles the
-// engine and CLI with esbuild into src/cli/.pipe-cli.bundle.mjs, because
-// loading one plain module is several times faster than compiling each source
-// through tsx's loader hooks. tsx is registered only when a stage module or the
-// UI must be imported in this process. If bundling is impossible (esbuild
-// missing, read-only checkout), the sources are loaded through tsx directly.
+// Entry point of the `pipe` command, which runs the TypeScript sources without
+// a build step. On first use, and whenever a source file changes, it bundles
+// the engine and CLI with esbuild into src/cli/.pipe-cli.bundle.mjs. Loading
+// that one plain module is several times faster than compiling each source
+// through tsx's loader hooks. tsx is registered only when a stage module or
+// the UI must be imported in this process. If bundling fails (esbuild missing,
+// read-only checkout), the sources are loaded through tsx directly.
 import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 

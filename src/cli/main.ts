@@ -70,7 +70,7 @@ interface ParsedArgs {
   readonly positionals: ReadonlyArray<string>
 }
 
-/** Which signal interrupted the current command, if any. */
+/** The signal that interrupted the current command, if any, and the fiber it stops. */
 interface SignalState {
   signal: NodeJS.Signals | undefined
   current: Fiber.RuntimeFiber<unknown, unknown> | undefined

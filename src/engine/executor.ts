@@ -26,7 +26,7 @@ export interface ExecutionHooks {
 
 export class StageFailure extends Data.TaggedError("StageFailure")<{ readonly message: string }> {}
 
-/** Where instances run; the local one forks child processes. */
+/** An execution backend for stage instances; `localExecutor` forks child processes. */
 export interface Executor {
   readonly execute: (job: StageJob, hooks: ExecutionHooks) => Effect.Effect<void, StageFailure>
 }

@@ -84,7 +84,9 @@ export type GraphFormat = "ascii" | "dot" | "mermaid" | "json"
 
 const quote = (text: string): string => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`
 
-const stateMark = (state: InstanceStateKind): string => (state === "fresh" ? "fresh" : state === "stale" ? "STALE" : "blocked")
+const STATE_MARKS: Readonly<Record<InstanceStateKind, string>> = { fresh: "fresh", stale: "STALE", blocked: "blocked" }
+
+const stateMark = (state: InstanceStateKind): string => STATE_MARKS[state]
 
 const stageSummary = (stage: GraphStage): string => {
   const parts = [`${stage.instances} instance${stage.instances === 1 ? "" : "s"}`]

@@ -1,9 +1,10 @@
 /**
- * Cache keys. A key is the xxhash128 of the canonical JSON of `KeyInputs`:
- * the cache format, the stage and module, the matrix values and the params the
- * stage reads (only those), the hashes of its code (module plus traced
- * imports, with installed package versions), of its file deps, the output
- * hashes of its upstream instances, and its result-changing facts.
+ * Cache keys. A key is the xxhash128 of the canonical JSON of `KeyInputs`.
+ * Those are the cache format, the stage and module, the matrix values and
+ * the params the stage reads (only those), and the hashes of its code (module
+ * plus traced imports, with installed package versions) and file deps. The
+ * output hashes of its upstream instances and its result-changing facts
+ * complete them.
  */
 import type { IHasher } from "hash-wasm"
 import { hashSync } from "./hash.js"

@@ -1,8 +1,8 @@
 /**
- * The hook that makes `.ts` modules importable in this process. `bin/pipe.mjs`
- * loads a prebuilt bundle of the engine and installs tsx only when a stage
- * module (or the TypeScript UI) must actually be imported; under tsx or
- * vitest the default does nothing because `.ts` imports already work.
+ * The hook that makes `.ts` modules importable in this process.
+ * `bin/pipe.mjs` loads a prebuilt bundle of the engine and installs tsx only
+ * when a stage module or the TypeScript UI must be imported. Under tsx or
+ * vitest the default does nothing, because `.ts` imports already work there.
  */
 let ensureLoader: () => Promise<void> = async () => {}
 

@@ -255,6 +255,11 @@ export const buildPlan = (spec: PipelineSpec): Plan => {
   return { spec, instances, byId, byStage, stageOrder, downstream }
 }
 
+const compareIds = (a: Instance, b: Instance): number => {
+  if (a.id < b.id) return -1
+  return a.id > b.id ? 1 : 0
+}
+
 const groupUpstream = (need: NeedSpec, upstream: ReadonlyArray<Instance>): Map<string, Array<Instance>> => {
   const groups = new Map<string, Array<Instance>>()
   for (const instance of upstream) {
@@ -263,11 +268,11 @@ const groupUpstream = (need: NeedSpec, upstream: ReadonlyArray<Instance>): Map<s
     list.push(instance)
     groups.set(key, list)
   }
-  for (const list of groups.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  for (const list of groups.values()) list.sort(compareIds)
   return groups
 }
 
-/** Every instance that `roots` depend on, plus the roots, in topological order. */
+/** Returns the roots and every instance they depend on, in topological order. */
 export const upstreamClosure = (plan: Plan, roots: Iterable<Instance>): Array<Instance> => {
   const seen = new Set<string>()
   const walk = (instance: Instance): void => {
@@ -279,7 +284,7 @@ export const upstreamClosure = (plan: Plan, roots: Iterable<Instance>): Array<In
   return plan.instances.filter((instance) => seen.has(instance.id))
 }
 
-/** Every instance that depends on `roots`, plus the roots, in topological order. */
+/** Returns the roots and every instance that depends on them, in topological order. */
 export const downstreamClosure = (plan: Plan, roots: Iterable<Instance>): Array<Instance> => {
   const seen = new Set<string>()
   const walk = (instance: Instance): void => {

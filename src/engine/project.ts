@@ -2,7 +2,7 @@
  * A loaded project: the spec, its expanded plan, the store and the lock, plus
  * the memoised work needed for keys (stage modules and their facts, traced
  * code hashes, dep globs). `evaluate` computes each instance's key and
- * whether the store holds a valid entry for it, with reasons when it does not.
+ * whether the store has a valid entry for it, with reasons when it does not.
  */
 import type { IHasher } from "hash-wasm"
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
@@ -70,7 +70,7 @@ export class Project {
     return new Project(spec, plan, store, await getHasher())
   }
 
-  /** A copy of this project that reads and writes another store (used by verify). */
+  /** Returns a copy of this project that reads and writes another store (used by verify). */
   async withStore(cacheDir: string): Promise<Project> {
     return new Project(this.spec, this.plan, await LocalStore.open(cacheDir), this.hasher)
   }
@@ -113,12 +113,14 @@ export class Project {
     this.packageVersions ??= readPackageVersions(this.root)
     const packages: Record<string, string> = {}
     for (const name of trace.packages) packages[name] = this.packageVersions.get(name) ?? "unknown"
+
     const version = this.hasher.init().update(canonicalJson({ files, packages })).digest("hex")
     const hooksRecord = join(this.store.root, "modules", `${version}.json`)
     if (existsSync(hooksRecord)) {
       // This exact code was imported before and declared neither hook, so the import can be skipped.
       return { modulePath, hooks: {}, code: { files, packages } }
     }
+
     let loaded: { default?: StageDefinition }
     try {
       await ensureTypeScriptLoader()
@@ -250,7 +252,7 @@ export class Project {
     return problems.length === 0 ? { manifest } : { problems }
   }
 
-  /** Why an instance with key `key` and no valid store entry must run, compared with the lock. */
+  /** Explains why an instance with key `key` and no valid store entry must run, compared with the lock. */
   async staleReasons(instance: Instance, key: string, inputs: KeyInputs, lock: LockFile, problems: ReadonlyArray<string>): Promise<Array<string>> {
     if (problems.length > 0) return [...problems]
     const entry = lock.instances[instance.id]

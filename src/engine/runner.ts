@@ -113,7 +113,7 @@ export const runPipeline = (project: Project, options: RunOptions): Effect.Effec
       yield* Effect.tryPromise({ try: () => project.stageInfo(stage), catch: (cause) => asEngineError(cause, closure.find((i) => i.stage === stage)!) })
     }
     project.store.cleanStaleTemp()
-    // Registering under gc.lock means a concurrent `pipe gc` either finishes first or sees this run.
+    // Registering under gc.lock means a concurrent `pipe gc` either finishes first or finds this run's marker.
     const unmark = yield* Effect.promise(() => withFileLock(join(project.store.root, "gc.lock"), async () => project.store.markRunning()))
 
     emit({
@@ -399,7 +399,9 @@ const mkdirSyncRecursive = (dir: string): void => {
 }
 
 const sorted = (record: Readonly<Record<string, string>>): Array<[string, string]> =>
-  Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  Object.keys(record)
+    .sort()
+    .map((name) => [name, record[name]!])
 
 const asEngineError = (cause: unknown, instance: Instance): EngineError =>
   cause instanceof EngineError ? cause : new EngineError({ message: `${instance.id}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
@@ -456,7 +458,7 @@ const materialise = async (project: Project, instances: ReadonlyArray<Instance>,
   return result
 }
 
-/** True when `target` holds exactly the outputs, checked through the stat cache. */
+/** True when `target` contains exactly the outputs, checked through the stat cache. */
 const isMaterialised = async (project: Project, target: string, outputs: Readonly<Record<string, string>>): Promise<boolean> => {
   let files: Array<string>
   try {

@@ -81,13 +81,15 @@ export const selectInstances = (plan: Plan, selectors: ReadonlyArray<string>): A
       filters.push([key, part.slice(eq + 1)])
     }
     const matched = instances.filter((instance) => filters.every(([key, value]) => String(instance.matrix[key]) === value))
-    if (matched.length === 0) throw new UsageError({ message: `target "${selector}" matches no instance` })
+    if (matched.length === 0) {
+      throw new UsageError({ message: `target "${selector}" matches no instance; run pipe graph --expand to list the instances` })
+    }
     for (const instance of matched) chosen.add(instance.id)
   }
   return plan.instances.filter((instance) => chosen.has(instance.id))
 }
 
-/** Stages nothing else needs: the default targets of `pipe run`. */
+/** Returns the instances of stages that no other stage needs, the default targets of `pipe run`. */
 export const sinkInstances = (plan: Plan): Array<Instance> => {
   const needed = new Set(plan.spec.stages.flatMap((stage) => stage.needs.map((need) => need.stage)))
   return plan.instances.filter((instance) => !needed.has(instance.stage.name))

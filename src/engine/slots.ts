@@ -2,10 +2,10 @@
  * A first-in, first-out counting semaphore for Effect fibers.
  *
  * NOTE: effect 3.22's `Effect.makeSemaphore` wakes every waiting fiber on each
- * release and all but one go back to waiting, so a run with thousands of
- * queued instances spent time and memory quadratic in the queue length
- * (about 1 GB of garbage for 1,000 queued instances in bench/engine.ts).
- * This one hands permits to waiters in arrival order, one wake-up each.
+ * release, and all but one go back to waiting. With thousands of queued
+ * instances that costs time and memory quadratic in the queue length: about
+ * 1 GB of heap for 1,000 queued instances, measured with bench/engine.ts.
+ * This semaphore hands permits to waiters in arrival order, one wake-up each.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"

@@ -2,8 +2,8 @@
  * The shape of `pipeline.yaml` as an Effect Schema. The same definitions
  * validate the file and generate `schema/pipeline.schema.json` for editors.
  *
- * `effect/Schema` takes longer to load than the rest of the engine together,
- * so it is loaded (synchronously, through `require`) only when a spec text
+ * `effect/Schema` takes longer to load than the rest of the engine together.
+ * So it is loaded, synchronously through `require`, only when a spec text
  * has not been validated before or when the JSON Schema is printed.
  */
 import { createRequire } from "node:module"

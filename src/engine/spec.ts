@@ -51,15 +51,15 @@ export class SpecSource {
     return this.parsed
   }
 
-  /** The position of an offset in the text. */
+  /** Converts an offset in the text to a position. */
   positionOfOffset(offset: number): SourcePosition {
     const { line, col } = this.document.lineCounter.linePos(offset)
     return { file: this.displayFile, line, col, text: this.lines[line - 1] ?? "" }
   }
 
   /**
-   * The position of the node at `path` (its key when `key` is true). Falls back
-   * to the deepest existing ancestor, so every error gets a position.
+   * Finds the position of the node at `path` (of its key when `key` is true).
+   * Falls back to the deepest existing ancestor, so every error gets a position.
    */
   at(path: SpecPath, options: { key?: boolean } = {}): SourcePosition {
     const { isMap, isPair, isScalar, isSeq } = yaml()
@@ -152,7 +152,7 @@ const TEMPLATE_PATTERN = /\$\{([^{}]*)\}/g
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-/** Every dotted path in a nested params mapping, including intermediate mappings. */
+/** Lists every dotted path in a nested params mapping, including intermediate mappings. */
 export const paramPaths = (params: Readonly<Record<string, unknown>>, prefix = ""): Array<string> => {
   const out: Array<string> = []
   for (const [key, value] of Object.entries(params)) {
@@ -237,7 +237,9 @@ const toSpecError = (source: SpecSource, issue: ValidationIssue): SpecError => {
   const path = issue.path as SpecPath
   const last = path[path.length - 1]
   const parent = path.slice(0, -1)
-  const where = parent.length >= 2 && parent[0] === "stages" ? `stage "${String(parent[1])}"` : parent.length === 0 ? "pipeline.yaml" : `"${parent.join(".")}"`
+  let where = `"${parent.join(".")}"`
+  if (parent.length >= 2 && parent[0] === "stages") where = `stage "${String(parent[1])}"`
+  else if (parent.length === 0) where = "pipeline.yaml"
   if (issue._tag === "Unexpected") {
     const fields: ReadonlyArray<string> = parent.length === 2 && parent[0] === "stages" ? STAGE_FIELDS : TOP_FIELDS
     return new SpecError({
@@ -426,6 +428,14 @@ const resolveParams = (input: PipelineInput, source: SpecSource, options: LoadOp
   return { params, profile }
 }
 
+/** A list param gives its items, a mapping its keys, null nothing and a scalar itself. */
+const axisValues = (value: unknown): Array<unknown> => {
+  if (Array.isArray(value)) return value
+  if (isRecord(value)) return Object.keys(value)
+  if (value === null || value === undefined) return []
+  return [value]
+}
+
 const parseNeed = (alias: string, ref: string, path: SpecPath, source: SpecSource): NeedSpec => {
   const match = NEED_PATTERN.exec(ref.trim())
   if (match === null) {
@@ -498,7 +508,7 @@ const resolveSpec = (input: PipelineInput, file: string, source: SpecSource, opt
           })
         }
         const value = resolveRef(ref, axisPath)
-        values = Array.isArray(value) ? value : isRecord(value) ? Object.keys(value) : value === null || value === undefined ? [] : [value]
+        values = axisValues(value)
       } else {
         values = axis.map((item, index) => {
           const ref = typeof item === "string" ? wholeReference(item) : undefined

@@ -1,6 +1,6 @@
 // Child-process entry that runs one stage instance. The parent forks this file
-// with an IPC channel and sends { type: "run", module, context }; this process
-// answers with "progress" and "log" messages and ends with "done" or "failed".
+// with an IPC channel and sends { type: "run", module, context }. This process
+// sends "progress" and "log" messages back and ends with "done" or "failed".
 // It registers tsx itself, so stage modules can be .ts files; effect is
 // imported first because tsx's loader hooks slow down loading its many files,
 // and by module rather than through the "effect" index, which loads all of them.

@@ -9,7 +9,7 @@
  *
  * Every write goes to a temporary name in the same file system and is renamed
  * into place, so concurrent or killed writers never leave a partial object or
- * manifest; two processes storing the same object rename identical bytes.
+ * manifest. Two processes that store the same object rename identical bytes.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
@@ -185,7 +185,7 @@ export class LocalStore {
     return readdirSync(this.objectsDir).map((shard) => join(this.objectsDir, shard)).filter((path) => statSync(path).isDirectory())
   }
 
-  /** Every object hash in the store with its size. */
+  /** Lists every object in the store with its hash and size. */
   listObjects(): Array<{ readonly hash: string; readonly size: number; readonly path: string }> {
     const out: Array<{ hash: string; size: number; path: string }> = []
     for (const shard of this.objectShards()) {

@@ -74,7 +74,7 @@ const waitFor = async (condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** Asserts the store holds no temporary files and every object's content matches its name. */
+/** Asserts the store contains no temporary files and every object's content matches its name. */
 const expectCleanStore = async (dir: string): Promise<void> => {
   expect(readdirSync(join(dir, "cache/tmp"))).toEqual([])
   for (const shard of readdirSync(join(dir, "cache/objects"))) {

@@ -95,10 +95,12 @@ describe("failing stages", () => {
 
   it("runs instances in parallel but holds resource slots", async () => {
     const dir = project()
-    const run = await runIn(dir, { targets: ["good", "gpu"], jobs: 2 }).then((r) => r)
-    const order = run.events.flatMap((e) =>
-      e.type === "instance-started" ? [`start ${e.instance.id}`] : e.type === "instance-succeeded" ? [`end ${e.instance.id}`] : [],
-    )
+    const run = await runIn(dir, { targets: ["good", "gpu"], jobs: 2 })
+    const order: Array<string> = []
+    for (const event of run.events) {
+      if (event.type === "instance-started") order.push(`start ${event.instance.id}`)
+      if (event.type === "instance-succeeded") order.push(`end ${event.instance.id}`)
+    }
     const index = (entry: string): number => order.indexOf(entry)
     // The gpu instances never overlap: one ends before the other starts.
     const gpuStarts = order.filter((entry) => entry.startsWith("start gpu"))

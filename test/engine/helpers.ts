@@ -3,7 +3,8 @@
  * `node_modules` link to this repository's), the real CLI as a child process,
  * and the engine API in-process with real stage child processes.
  */
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
