@@ -52,20 +52,6 @@ export const rmsNormalize = (x: tfc.Tensor2D, eps: number): tfc.Tensor2D =>
     }) as unknown as (x: tfc.Tensor2D) => tfc.Tensor2D
   )(x)
 
-/**
- * y [N, C] + bias [C]. The bias gradient is a [1, N] x [N, C] matmul, because
- * wasm's column sum (the autograd route) is about 5x slower.
- */
-export const addBias = (y: tfc.Tensor2D, bias: tfc.Tensor1D): tfc.Tensor2D =>
-  (
-    tf.customGrad((...args: unknown[]) => {
-      const [input, b] = args as [tfc.Tensor2D, tfc.Tensor1D]
-      const [N, C] = input.shape
-      const gradFunc: Grad = (dy) => [dy, tf.reshape(tf.matMul(tf.ones([1, N]), dy as tfc.Tensor2D), [C])]
-      return { value: tf.add(input, b), gradFunc }
-    }) as unknown as (y: tfc.Tensor2D, b: tfc.Tensor1D) => tfc.Tensor2D
-  )(y, bias)
-
 export const rmsNormReference = (x: tfc.Tensor2D, weight: tfc.Tensor1D, eps: number): tfc.Tensor2D =>
   tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), tf.scalar(eps)))), weight)
 

@@ -9,7 +9,7 @@
  * to and from Hugging Face tensor names and layouts.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
-import { addBias, attention, rmsNormalize, swiglu } from "./blocks.ts"
+import { attention, rmsNormalize, swiglu } from "./blocks.ts"
 import { useHostCompute } from "./compute-mode.ts"
 import { type RotaryTable, hostAttention, hostRmsNorm, hostSwiglu, rotaryTable } from "./host-blocks.ts"
 import { type ModelConfig, headDim, validateConfig } from "./config.ts"
@@ -213,7 +213,7 @@ export class Model {
         const qkvWeight = scaleRows(layer.qkv, layer.attnNorm)
         const project = (column: number, width: number) => {
           const y: tfc.Tensor2D = tf.matMul(h, tf.slice(qkvWeight, [0, column], [-1, width]))
-          return layer.qkvBias ? addBias(y, tf.slice(layer.qkvBias, [column], [width]) as tfc.Tensor1D) : y
+          return layer.qkvBias ? tf.add(y, tf.slice(layer.qkvBias, [column], [width])) : y
         }
         const rope = (y: tfc.Tensor, heads: number, cos: tfc.Tensor2D, sin: tfc.Tensor2D) => {
           const rotated = tf.reshape(tf.matMul(tf.reshape(y, [N * heads, hd]), this.rotate), [S, T, heads * hd])
