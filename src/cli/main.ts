@@ -515,7 +515,8 @@ export const main = async (argv: ReadonlyArray<string>, io: Io, signal: SignalSt
 export const runCli = async (): Promise<void> => {
   const signal: SignalState = { signal: undefined, current: undefined }
   const onSignal = (name: NodeJS.Signals) => () => {
-    if (signal.signal !== undefined) return // a second signal waits for the cleanup already running
+    // A second signal during cleanup exits at once; the next run removes what is left in cache/tmp.
+    if (signal.signal !== undefined) process.exit(name === "SIGTERM" ? EXIT.sigterm : EXIT.sigint)
     signal.signal = name
     const fiber = signal.current
     if (fiber === undefined) process.exit(name === "SIGTERM" ? EXIT.sigterm : EXIT.sigint)

@@ -12,7 +12,8 @@ import * as Effect from "effect/Effect"
 import { StageFailure, type ExecutionHooks, type Executor, type StageJob } from "./executor.js"
 import type { ProgressUpdate } from "./stage.js"
 
-const WORKER = fileURLToPath(new URL("./stage-worker.mjs", import.meta.url))
+// "../engine/" resolves both from this file and from the engine bundle in src/cli/.
+const WORKER = fileURLToPath(new URL("../engine/stage-worker.mjs", import.meta.url))
 const KILL_GRACE_MS = 2_000
 
 interface Worker {
