@@ -2,8 +2,8 @@
  * Conversion between the model's internal parameter layout and Hugging Face
  * Llama / Qwen2 tensor names and layouts (linear weights [out, in]).
  */
-import { type ModelConfig, headDim } from "./config.ts"
-import type { HostTensor } from "./model.ts"
+import type { ModelConfig } from "./config.ts"
+import { type HostTensor, parameterShapes } from "./model.ts"
 
 const transpose = (t: HostTensor): HostTensor => {
   const [rows, cols] = t.shape as [number, number]
@@ -12,40 +12,38 @@ const transpose = (t: HostTensor): HostTensor => {
   return { shape: [cols, rows], data }
 }
 
-/** Concatenates [rows, n_i] matrices along columns. */
-const concatColumns = (parts: HostTensor[]): HostTensor => {
-  const rows = parts[0]!.shape[0]!
-  const cols = parts.reduce((n, p) => n + p.shape[1]!, 0)
-  const data = new Float32Array(rows * cols)
-  let offset = 0
-  for (const p of parts) {
-    const width = p.shape[1]!
-    for (let r = 0; r < rows; r++) data.set(p.data.subarray(r * width, (r + 1) * width), r * cols + offset)
-    offset += width
+/** Internal parameter name and Hugging Face tensor name of every linear weight ([in, out] against [out, in]). */
+const linearNames = (config: ModelConfig): [string, string][] => {
+  const names: [string, string][] = []
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`
+    names.push(
+      [`layers.${i}.q`, `${p}.self_attn.q_proj.weight`],
+      [`layers.${i}.k`, `${p}.self_attn.k_proj.weight`],
+      [`layers.${i}.v`, `${p}.self_attn.v_proj.weight`],
+      [`layers.${i}.o`, `${p}.self_attn.o_proj.weight`],
+      [`layers.${i}.gate`, `${p}.mlp.gate_proj.weight`],
+      [`layers.${i}.up`, `${p}.mlp.up_proj.weight`],
+      [`layers.${i}.down`, `${p}.mlp.down_proj.weight`],
+    )
   }
-  return { shape: [rows, cols], data }
+  if (!config.tieWordEmbeddings) names.push(["lm_head", "lm_head.weight"])
+  return names
 }
 
-/** Splits a [rows, Σ widths] matrix into column blocks. */
-const splitColumns = (t: HostTensor, widths: number[]): HostTensor[] => {
-  const [rows, cols] = t.shape as [number, number]
-  let offset = 0
-  return widths.map((width) => {
-    const data = new Float32Array(rows * width)
-    for (let r = 0; r < rows; r++) data.set(t.data.subarray(r * cols + offset, r * cols + offset + width), r * width)
-    offset += width
-    return { shape: [rows, width], data }
-  })
-}
-
-const concatVectors = (parts: HostTensor[]): HostTensor => {
-  const data = new Float32Array(parts.reduce((n, p) => n + p.data.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    data.set(p.data, offset)
-    offset += p.data.length
+/** Internal and Hugging Face names of the tensors stored as they are (embedding, norms, biases). */
+const plainNames = (config: ModelConfig): [string, string][] => {
+  const names: [string, string][] = [["embed", "model.embed_tokens.weight"]]
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`
+    names.push([`layers.${i}.attn_norm`, `${p}.input_layernorm.weight`])
+    if (config.attentionBias) {
+      for (const x of ["q", "k", "v"]) names.push([`layers.${i}.${x}_bias`, `${p}.self_attn.${x}_proj.bias`])
+    }
+    names.push([`layers.${i}.mlp_norm`, `${p}.post_attention_layernorm.weight`])
   }
-  return { shape: [data.length], data }
+  names.push(["norm", "model.norm.weight"])
+  return names
 }
 
 /** Converts internal parameters to Hugging Face tensor names and layouts. */
@@ -55,33 +53,9 @@ export const toHfTensors = (config: ModelConfig, params: Map<string, HostTensor>
     if (t === undefined) throw new Error(`missing parameter ${name}`)
     return t
   }
-  const hd = headDim(config)
-  const widths = [config.numHeads * hd, config.numKvHeads * hd, config.numKvHeads * hd]
-  const out = new Map<string, HostTensor>([["model.embed_tokens.weight", get("embed")]])
-  for (let i = 0; i < config.numLayers; i++) {
-    const prefix = `model.layers.${i}`
-    out.set(`${prefix}.input_layernorm.weight`, get(`layers.${i}.attn_norm`))
-    const [q, k, v] = splitColumns(get(`layers.${i}.qkv`), widths)
-    out.set(`${prefix}.self_attn.q_proj.weight`, transpose(q!))
-    out.set(`${prefix}.self_attn.k_proj.weight`, transpose(k!))
-    out.set(`${prefix}.self_attn.v_proj.weight`, transpose(v!))
-    if (config.attentionBias) {
-      const bias = get(`layers.${i}.qkv_bias`)
-      let offset = 0
-      for (const [name, width] of [["q", widths[0]!], ["k", widths[1]!], ["v", widths[2]!]] as const) {
-        out.set(`${prefix}.self_attn.${name}_proj.bias`, { shape: [width], data: bias.data.slice(offset, offset + width) })
-        offset += width
-      }
-    }
-    out.set(`${prefix}.self_attn.o_proj.weight`, transpose(get(`layers.${i}.o`)))
-    out.set(`${prefix}.post_attention_layernorm.weight`, get(`layers.${i}.mlp_norm`))
-    const [gate, up] = splitColumns(get(`layers.${i}.gate_up`), [config.intermediateSize, config.intermediateSize])
-    out.set(`${prefix}.mlp.gate_proj.weight`, transpose(gate!))
-    out.set(`${prefix}.mlp.up_proj.weight`, transpose(up!))
-    out.set(`${prefix}.mlp.down_proj.weight`, transpose(get(`layers.${i}.down`)))
-  }
-  out.set("model.norm.weight", get("norm"))
-  if (!config.tieWordEmbeddings) out.set("lm_head.weight", transpose(get("lm_head")))
+  const out = new Map<string, HostTensor>()
+  for (const [internal, hf] of plainNames(config)) out.set(hf, get(internal))
+  for (const [internal, hf] of linearNames(config)) out.set(hf, transpose(get(internal)))
   return out
 }
 
@@ -95,38 +69,22 @@ export const fromHfTensors = (
   tensors: Map<string, HostTensor>,
   source: string,
 ): Map<string, HostTensor> => {
-  const hd = headDim(config)
-  const d = config.hiddenSize
-  const get = (name: string, shape: number[]): HostTensor => {
-    const t = tensors.get(name)
-    if (t === undefined) throw new Error(`${source}: tensor ${name} is missing`)
-    if (t.shape.join(",") !== shape.join(",")) {
-      throw new Error(`${source}: tensor ${name} has shape [${t.shape}], but config.json implies [${shape}]`)
+  const shapes = parameterShapes(config)
+  const out = new Map<string, HostTensor>()
+  const get = (internal: string, hf: string, transposed: boolean): HostTensor => {
+    const expected = shapes.get(internal)!
+    const hfShape = transposed ? [expected[1]!, expected[0]!] : expected
+    const t = tensors.get(hf)
+    if (t === undefined) {
+      if (internal.endsWith("_bias")) return { shape: expected, data: new Float32Array(expected[0]!) }
+      throw new Error(`${source}: tensor ${hf} is missing`)
     }
-    return t
-  }
-  const widths = [config.numHeads * hd, config.numKvHeads * hd, config.numKvHeads * hd]
-  const out = new Map<string, HostTensor>([["embed", get("model.embed_tokens.weight", [config.vocabSize, d])]])
-  for (let i = 0; i < config.numLayers; i++) {
-    const prefix = `model.layers.${i}`
-    out.set(`layers.${i}.attn_norm`, get(`${prefix}.input_layernorm.weight`, [d]))
-    const projections = (["q", "k", "v"] as const).map((name, j) => get(`${prefix}.self_attn.${name}_proj.weight`, [widths[j]!, d]))
-    out.set(`layers.${i}.qkv`, concatColumns(projections.map(transpose)))
-    if (config.attentionBias) {
-      const biases = (["q", "k", "v"] as const).map((name, j) => {
-        const key = `${prefix}.self_attn.${name}_proj.bias`
-        return tensors.has(key) ? get(key, [widths[j]!]) : { shape: [widths[j]!], data: new Float32Array(widths[j]!) }
-      })
-      out.set(`layers.${i}.qkv_bias`, concatVectors(biases))
+    if (t.shape.join(",") !== hfShape.join(",")) {
+      throw new Error(`${source}: tensor ${hf} has shape [${t.shape}], but config.json implies [${hfShape}]`)
     }
-    out.set(`layers.${i}.o`, transpose(get(`${prefix}.self_attn.o_proj.weight`, [d, config.numHeads * hd])))
-    out.set(`layers.${i}.mlp_norm`, get(`${prefix}.post_attention_layernorm.weight`, [d]))
-    const gate = get(`${prefix}.mlp.gate_proj.weight`, [config.intermediateSize, d])
-    const up = get(`${prefix}.mlp.up_proj.weight`, [config.intermediateSize, d])
-    out.set(`layers.${i}.gate_up`, concatColumns([transpose(gate), transpose(up)]))
-    out.set(`layers.${i}.down`, transpose(get(`${prefix}.mlp.down_proj.weight`, [d, config.intermediateSize])))
+    return transposed ? transpose(t) : t
   }
-  out.set("norm", get("model.norm.weight", [d]))
-  if (!config.tieWordEmbeddings) out.set("lm_head", transpose(get("lm_head.weight", [config.vocabSize, d])))
+  for (const [internal, hf] of plainNames(config)) out.set(internal, get(internal, hf, false))
+  for (const [internal, hf] of linearNames(config)) out.set(internal, get(internal, hf, true))
   return out
 }

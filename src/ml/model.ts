@@ -3,10 +3,9 @@
  * rotary positions in the Hugging Face (rotate_half) layout, grouped-query
  * attention, SwiGLU, optional q/k/v bias, tied or untied embeddings.
  *
- * Parameters are kept in a layout that needs few kernel launches: linear
- * weights are stored [in, out] (Hugging Face stores [out, in]), q/k/v are one
- * fused matrix and gate/up another. `toHfTensors` and `fromHfTensors` convert
- * to and from Hugging Face tensor names and layouts.
+ * Linear weights are stored [in, out] (Hugging Face stores [out, in]), so
+ * every forward matmul is the XNNPACK fast path on wasm. `toHfTensors` and
+ * `fromHfTensors` convert to and from Hugging Face tensor names and layouts.
  */
 import type * as tfc from "@tensorflow/tfjs-core"
 import { attention, rmsNormalize, swiglu } from "./blocks.ts"
@@ -25,14 +24,21 @@ export interface HostTensor {
 
 interface LayerParams {
   readonly attnNorm: tfc.Variable
-  /** [d, (H + 2·Hkv)·hd]: q, then k, then v columns. */
-  readonly qkv: tfc.Variable
-  readonly qkvBias: tfc.Variable | undefined
+  /** [d, H·hd] */
+  readonly q: tfc.Variable
+  /** [d, Hkv·hd] each */
+  readonly k: tfc.Variable
+  readonly v: tfc.Variable
+  /** [H·hd], [Hkv·hd], [Hkv·hd]; undefined without attention bias. */
+  readonly qBias: tfc.Variable | undefined
+  readonly kBias: tfc.Variable | undefined
+  readonly vBias: tfc.Variable | undefined
   /** [H·hd, d] */
   readonly o: tfc.Variable
   readonly mlpNorm: tfc.Variable
-  /** [d, 2·I]: gate columns, then up columns. */
-  readonly gateUp: tfc.Variable
+  /** [d, I] each */
+  readonly gate: tfc.Variable
+  readonly up: tfc.Variable
   /** [I, d] */
   readonly down: tfc.Variable
 }
@@ -89,11 +95,16 @@ export class Model {
     this.embed = variable("embed")
     this.layers = Array.from({ length: config.numLayers }, (_, i) => ({
       attnNorm: variable(`layers.${i}.attn_norm`),
-      qkv: variable(`layers.${i}.qkv`),
-      qkvBias: config.attentionBias ? variable(`layers.${i}.qkv_bias`) : undefined,
+      q: variable(`layers.${i}.q`),
+      k: variable(`layers.${i}.k`),
+      v: variable(`layers.${i}.v`),
+      qBias: config.attentionBias ? variable(`layers.${i}.q_bias`) : undefined,
+      kBias: config.attentionBias ? variable(`layers.${i}.k_bias`) : undefined,
+      vBias: config.attentionBias ? variable(`layers.${i}.v_bias`) : undefined,
       o: variable(`layers.${i}.o`),
       mlpNorm: variable(`layers.${i}.mlp_norm`),
-      gateUp: variable(`layers.${i}.gate_up`),
+      gate: variable(`layers.${i}.gate`),
+      up: variable(`layers.${i}.up`),
       down: variable(`layers.${i}.down`),
     }))
     this.norm = variable("norm")
@@ -143,9 +154,9 @@ export class Model {
   variables(): tfc.Variable[] {
     const list: tfc.Variable[] = [this.embed]
     for (const layer of this.layers) {
-      list.push(layer.attnNorm, layer.qkv)
-      if (layer.qkvBias) list.push(layer.qkvBias)
-      list.push(layer.o, layer.mlpNorm, layer.gateUp, layer.down)
+      list.push(layer.attnNorm, layer.q, layer.k, layer.v)
+      if (layer.qBias && layer.kBias && layer.vBias) list.push(layer.qBias, layer.kBias, layer.vBias)
+      list.push(layer.o, layer.mlpNorm, layer.gate, layer.up, layer.down)
     }
     list.push(this.norm)
     if (this.lmHead) list.push(this.lmHead)
@@ -200,20 +211,19 @@ export class Model {
       for (const layer of this.layers) {
         // Attention block.
         if (onHost) {
-          let qkv = tf.matMul(hostNorm(x, layer.attnNorm), layer.qkv as tfc.Tensor2D)
-          if (layer.qkvBias) qkv = tf.add(qkv, layer.qkvBias)
+          // The host blocks take the q/k/v and gate/up projections fused.
+          let qkv = tf.matMul(hostNorm(x, layer.attnNorm), tf.concat([layer.q, layer.k, layer.v], 1) as tfc.Tensor2D)
+          if (layer.qBias && layer.kBias && layer.vBias) qkv = tf.add(qkv, tf.concat([layer.qBias, layer.kBias, layer.vBias]))
           const merged = hostAttention(qkv as tfc.Tensor2D, { S, T, H, Hkv, hd }, tables.rotary, tables.mask)
           x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
-          const hidden = tf.matMul(hostNorm(x, layer.mlpNorm), layer.gateUp as tfc.Tensor2D)
+          const hidden = tf.matMul(hostNorm(x, layer.mlpNorm), tf.concat([layer.gate, layer.up], 1) as tfc.Tensor2D)
           x = tf.add(x, tf.matMul(hostSwiglu(hidden as tfc.Tensor2D), layer.down as tfc.Tensor2D))
           continue
         }
-        // Slicing the fused weights is cheap; slicing the [N, C] activations was a large share of the step on wasm.
         const h = normalize(x)
-        const qkvWeight = scaleRows(layer.qkv, layer.attnNorm)
-        const project = (column: number, width: number) => {
-          const y: tfc.Tensor2D = tf.matMul(h, tf.slice(qkvWeight, [0, column], [-1, width]))
-          return layer.qkvBias ? tf.add(y, tf.slice(layer.qkvBias, [column], [width])) : y
+        const project = (weight: tfc.Variable, bias: tfc.Variable | undefined) => {
+          const y = tf.matMul(h, scaleRows(weight, layer.attnNorm))
+          return bias ? tf.add(y, bias) : y
         }
         const rope = (y: tfc.Tensor, heads: number, cos: tfc.Tensor2D, sin: tfc.Tensor2D) => {
           const rotated = tf.reshape(tf.matMul(tf.reshape(y, [N * heads, hd]), this.rotate), [S, T, heads * hd])
@@ -221,9 +231,9 @@ export class Model {
         }
         const byHead = (y: tfc.Tensor, heads: number) =>
           tf.transpose(tf.reshape(y, [S, T, heads, hd]), [0, 2, 1, 3]) as tfc.Tensor4D
-        const q = rope(project(0, H * hd), H, tables.cosQ, tables.sinQ)
-        const k = rope(project(H * hd, Hkv * hd), Hkv, tables.cosK, tables.sinK)
-        const v = project((H + Hkv) * hd, Hkv * hd)
+        const q = rope(project(layer.q, layer.qBias), H, tables.cosQ, tables.sinQ)
+        const k = rope(project(layer.k, layer.kBias), Hkv, tables.cosK, tables.sinK)
+        const v = project(layer.v, layer.vBias)
         // Query heads j·G … j·G+G-1 share key/value head j, so group them along the time axis.
         const grouped = tf.reshape(byHead(q, H), [S, Hkv, G * T, hd]) as tfc.Tensor4D
         const context = attention(grouped, byHead(k, Hkv), byHead(v, Hkv), tables.mask)
@@ -231,10 +241,8 @@ export class Model {
         x = tf.add(x, tf.matMul(merged, layer.o as tfc.Tensor2D))
         // SwiGLU block.
         const m = normalize(x)
-        const gateUpWeight = scaleRows(layer.gateUp, layer.mlpNorm)
-        const I = this.config.intermediateSize
-        const gate = tf.matMul(m, tf.slice(gateUpWeight, [0, 0], [-1, I]))
-        const up = tf.matMul(m, tf.slice(gateUpWeight, [0, I], [-1, I]))
+        const gate = tf.matMul(m, scaleRows(layer.gate, layer.mlpNorm))
+        const up = tf.matMul(m, scaleRows(layer.up, layer.mlpNorm))
         const act = swiglu(gate as tfc.Tensor2D, up as tfc.Tensor2D)
         x = tf.add(x, tf.matMul(act, layer.down as tfc.Tensor2D))
       }
@@ -332,11 +340,18 @@ export const parameterShapes = (config: ModelConfig): Map<string, number[]> => {
   const shapes = new Map<string, number[]>([["embed", [V, d]]])
   for (let i = 0; i < config.numLayers; i++) {
     shapes.set(`layers.${i}.attn_norm`, [d])
-    shapes.set(`layers.${i}.qkv`, [d, (H + 2 * Hkv) * hd])
-    if (config.attentionBias) shapes.set(`layers.${i}.qkv_bias`, [(H + 2 * Hkv) * hd])
+    shapes.set(`layers.${i}.q`, [d, H * hd])
+    shapes.set(`layers.${i}.k`, [d, Hkv * hd])
+    shapes.set(`layers.${i}.v`, [d, Hkv * hd])
+    if (config.attentionBias) {
+      shapes.set(`layers.${i}.q_bias`, [H * hd])
+      shapes.set(`layers.${i}.k_bias`, [Hkv * hd])
+      shapes.set(`layers.${i}.v_bias`, [Hkv * hd])
+    }
     shapes.set(`layers.${i}.o`, [H * hd, d])
     shapes.set(`layers.${i}.mlp_norm`, [d])
-    shapes.set(`layers.${i}.gate_up`, [d, 2 * I])
+    shapes.set(`layers.${i}.gate`, [d, I])
+    shapes.set(`layers.${i}.up`, [d, I])
     shapes.set(`layers.${i}.down`, [I, d])
   }
   shapes.set("norm", [d])
