@@ -14,7 +14,7 @@ import * as Exit from "effect/Exit"
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync } from "node:fs"
 import { mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import { EngineError, FrozenLockError } from "./errors.js"
+import { EngineError, FrozenLockError, SpecError } from "./errors.js"
 import type { InstanceRef, RunEvent } from "./events.js"
 import { localExecutor, StageFailure, type Executor, type StageJobContext } from "./executor.js"
 import { fastGlob, hashFileUncached, hashString } from "./hash.js"
@@ -88,7 +88,10 @@ const missingOutputs = (declared: ReadonlyArray<string>, files: ReadonlyArray<st
   )
 }
 
-export const runPipeline = (project: Project, options: RunOptions): Effect.Effect<RunResult, StageFailure | FrozenLockError | EngineError> =>
+export const runPipeline = (
+  project: Project,
+  options: RunOptions,
+): Effect.Effect<RunResult, StageFailure | FrozenLockError | EngineError | SpecError> =>
   Effect.gen(function* () {
     const started = Date.now()
     const executor = options.executor ?? localExecutor
@@ -403,8 +406,11 @@ const sorted = (record: Readonly<Record<string, string>>): Array<[string, string
     .sort()
     .map((name) => [name, record[name]!])
 
-const asEngineError = (cause: unknown, instance: Instance): EngineError =>
-  cause instanceof EngineError ? cause : new EngineError({ message: `${instance.id}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+/** Keeps spec and engine errors as they are (a spec error carries its position) and wraps anything else. */
+const asEngineError = (cause: unknown, instance: Instance): EngineError | SpecError => {
+  if (cause instanceof EngineError || cause instanceof SpecError) return cause
+  return new EngineError({ message: `${instance.id}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
+}
 
 const failureMessage = (cause: Cause.Cause<unknown>): string | undefined => {
   for (const failure of causeFailures(cause)) {

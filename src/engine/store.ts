@@ -12,7 +12,7 @@
  * manifest. Two processes that store the same object rename identical bytes.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { StatCache } from "./hash.js"
 import type { KeyInputs } from "./keys.js"
@@ -55,9 +55,10 @@ export const isProcessAlive = (pid: number): boolean => {
 }
 
 /** Atomically writes `data` to `path` through a temporary file in the same folder. */
-export const writeFileAtomic = async (path: string, data: string | Uint8Array): Promise<void> => {
+export const writeFileAtomic = async (path: string, data: string | Uint8Array, mode?: number): Promise<void> => {
   const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`
   await writeFile(tmp, data)
+  if (mode !== undefined) await chmod(tmp, mode)
   await rename(tmp, path)
 }
 
@@ -111,6 +112,8 @@ export class LocalStore {
       return
     }
     await mkdir(join(this.objectsDir, hash.slice(0, 2)), { recursive: true })
+    // Read-only, so a stage that writes to an input (a link to this object) fails instead of corrupting it.
+    await chmod(source, 0o444)
     await rename(source, target)
     this.statCache.remember(target, hash)
   }
@@ -120,7 +123,7 @@ export class LocalStore {
     const target = this.objectPath(hash)
     if (existsSync(target) && (await this.verifyObject(hash)) === "ok") return
     await mkdir(join(this.objectsDir, hash.slice(0, 2)), { recursive: true })
-    await writeFileAtomic(target, data)
+    await writeFileAtomic(target, data, 0o444)
     this.statCache.remember(target, hash)
   }
 
@@ -145,9 +148,10 @@ export class LocalStore {
     return true
   }
 
-  /** Copies an object (verified when it was looked up) to `target`. */
+  /** Copies an object (verified when it was looked up) to `target`, as a writable file. */
   async copyObject(hash: string, target: string): Promise<void> {
     await copyFile(this.objectPath(hash), target)
+    await chmod(target, 0o644)
   }
 
   /** Creates a fresh scratch folder owned by this process. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { RunEvent } from "../../src/engine/events.js"
-import { makeProject, pipe, removeProjects, runIn } from "./helpers.js"
+import { cli, makeProject, pipe, removeProjects, runIn } from "./helpers.js"
 
 afterAll(removeProjects)
 
@@ -91,6 +91,24 @@ describe("failing stages", () => {
     expect(result.stdout).not.toContain("done      good")
     expect(result.stdout).not.toContain("run       good[n=2]")
     expect(result.stdout).toMatch(/finished: 0 ran, 0 cached, 1 failed, 2 skipped/)
+  })
+
+  it("reports a dep glob that matches no file with its position", async () => {
+    const dir = makeProject({
+      "pipeline.yaml": "stages:\n  load:\n    module: stages/good.ts\n    deps: [data/*.csv]\n    outputs: [out.txt]\n",
+      "stages/good.ts": good,
+    })
+    const result = await cli(dir, ["run"])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(
+      [
+        `${join(dir, "pipeline.yaml")}:4:11: error: dep "data/*.csv" of load matches no file`,
+        " 4 |     deps: [data/*.csv]",
+        "   |           ^",
+        "  expected: a glob that matches at least one file, or an empty param to declare no dep",
+        "",
+      ].join("\n"),
+    )
   })
 
   it("runs instances in parallel but holds resource slots", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest"
-import { existsSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Project } from "../../src/engine/project.js"
 import { invalidate } from "../../src/engine/maintenance.js"
@@ -110,6 +110,7 @@ describe("incremental runs", () => {
     const bytes = readFileSync(object)
     bytes[0] = bytes[0]! ^ 0x01
     const { mtime } = statSync(object)
+    chmodSync(object, 0o644) // objects are stored read-only
     writeFileSync(object, bytes)
     utimesSync(object, mtime, mtime) // same size and mtime: only ctime betrays the edit
     const run = await runIn(dir)
