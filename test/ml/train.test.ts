@@ -179,3 +179,15 @@ describe("safetensors checkpoints", () => {
     expect(() => loadSafetensors(join(dir, "missing.safetensors"))).toThrow(/ENOENT/)
   })
 })
+
+describe("presets", () => {
+  it("accept field overrides", () => {
+    const model = createPreset("small", 1, { maxLength: 96 })
+    expect(model.config.maxLength).toBe(96)
+    expect(model.config.hiddenSize).toBe(64)
+    expect(model.parameterCount()).toBe(116096)
+    model.dispose()
+    expect(() => createPreset("small", 1, { vocabSize: 300 })).toThrow(/vocabSize must be 259/)
+    expect(() => createPreset("tiny" as "small", 1)).toThrow(/unknown model preset "tiny": expected one of small, scale/)
+  })
+})
