@@ -205,6 +205,13 @@ describe("pipe CLI", () => {
     expect(dot).toContain('  "gen" -> "slow" [label="values"];\n')
     const json = JSON.parse((await cli(dir, ["graph", "--expand", "--format", "json"])).stdout) as { instances: Array<{ id: string; state: string }> }
     expect(json.instances.map((i) => `${i.id}:${i.state}`)).toEqual(["gen[seed=42]:fresh", "gen[seed=456]:fresh", "slow:stale"])
+    const invalidated = await cli(dir, ["invalidate", "--where", "seed=456"])
+    expect(invalidated.stdout).toBe(
+      "invalidated gen[seed=456]\ninvalidated slow\n2 instances invalidated (1 selected, 1 downstream); 1 cache entries removed\n",
+    )
+    expect((await cli(dir, ["status", "gen"])).stdout).toBe(
+      "stale     gen[seed=456]\n          - cache entry missing (invalidated or removed by gc)\n2 instances: 1 fresh, 1 stale, 0 waiting on stale upstream\n",
+    )
   })
 
   it("answers --help for every command and rejects unknown ones", async () => {
