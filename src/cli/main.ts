@@ -132,6 +132,25 @@ const chooseRenderer = async (args: ParsedArgs, io: Io): Promise<Renderer> => {
   return makePlainRenderer(io.stdout, { verbose })
 }
 
+/**
+ * Draws the graph in layers with fresh/stale marks (src/ui/graph.ts), cut to
+ * the terminal width; undefined when the UI module cannot load, so the
+ * caller falls back to the engine's plain listing.
+ */
+const drawGraph = async (graph: Awaited<ReturnType<typeof buildGraph>>, expand: boolean, io: Io): Promise<string | undefined> => {
+  try {
+    await ensureTypeScriptLoader()
+    // A computed specifier keeps the UI out of the engine bundle.
+    const graphModule = "../ui/graph.js"
+    const ui = (await import(graphModule)) as typeof import("../ui/graph.js")
+    const columns = io.isTTY ? (process.stdout.columns ?? 80) : Number.POSITIVE_INFINITY
+    const text = ui.renderGraph(ui.graphFromEngine(graph), { expand, columns })
+    return text.endsWith("\n") ? text : `${text}\n`
+  } catch {
+    return undefined
+  }
+}
+
 /** Runs an Effect as the interruptible current fiber, so SIGINT/SIGTERM stop it with cleanup. */
 const runInterruptible = async <A, E>(effect: Effect.Effect<A, E>, signal: SignalState): Promise<Exit.Exit<A, E>> => {
   const fiber = Effect.runFork(effect)
@@ -317,7 +336,15 @@ const graphCommand: CommandSpec = {
       throw new UsageError({ message: `invalid --format ${format}: expected ascii, dot, mermaid or json` })
     }
     const project = await openProject(args)
-    io.stdout(formatGraph(await buildGraph(project), format, flag(args, "expand")))
+    const graph = await buildGraph(project)
+    if (format === "ascii") {
+      const drawing = await drawGraph(graph, flag(args, "expand"), io)
+      if (drawing !== undefined) {
+        io.stdout(drawing)
+        return EXIT.ok
+      }
+    }
+    io.stdout(formatGraph(graph, format, flag(args, "expand")))
     return EXIT.ok
   },
 }

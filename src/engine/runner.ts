@@ -16,7 +16,8 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { EngineError, FrozenLockError, SpecError } from "./errors.js"
 import type { InstanceRef, RunEvent } from "./events.js"
-import { localExecutor, StageFailure, type Executor, type StageJobContext } from "./executor.js"
+import { StageFailure, type Executor, type StageJobContext } from "./executor.js"
+import { makePooledExecutor } from "./pool.js"
 import { fastGlob, hashFileUncached, hashString } from "./hash.js"
 import type { KeyInputs } from "./keys.js"
 import { updateLock, withFileLock, type LockEntry, type LockFile } from "./lockfile.js"
@@ -94,7 +95,7 @@ export const runPipeline = (
 ): Effect.Effect<RunResult, StageFailure | FrozenLockError | EngineError | SpecError> =>
   Effect.gen(function* () {
     const started = Date.now()
-    const executor = options.executor ?? localExecutor
+    const executor = options.executor ?? makePooledExecutor(Math.max(1, options.jobs))
     const emit = options.onEvent
     const where = options.where ?? {}
     const closure = upstreamClosure(project.plan, options.targets)

@@ -5,7 +5,7 @@
  * engine wires to IPC.
  */
 import type { Effect } from "effect"
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** A matrix value as written in `pipeline.yaml` after parameter expansion. */
 export type MatrixValue = string | number | boolean

@@ -1,5 +1,5 @@
 /**
- * Pure text helpers shared by the live view, the plain renderer and the graph
+ * Pure text helpers shared by the live view and the graph
  * drawing. Widths count code points, so every glyph used here (box drawing,
  * block elements, check marks) must be one terminal column wide.
  */

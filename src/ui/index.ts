@@ -10,7 +10,6 @@ import { ViewStore } from "./store.js"
 
 export { graphFromEngine, renderGraph, type GraphModel, type GraphStage, type GraphInstance, type RenderGraphOptions } from "./graph.js"
 export { InstanceNames } from "./names.js"
-export { makePlainRenderer, type PlainRendererOptions } from "./plain.js"
 
 export interface InkRendererOptions {
   /** Stream to draw on; defaults to `process.stdout`. */

@@ -195,7 +195,7 @@ describe("pipe CLI", () => {
     expect(verbose.stdout).toContain("log       gen[seed=42]: seed 42\ncached    gen[seed=42]\n")
     const graph = await cli(dir, ["graph"])
     expect(graph.stdout).toBe(
-      "gen  (2 instances; matrix seed; 2 fresh, 0 stale, 0 blocked)\nslow  (1 instance; 0 fresh, 1 stale, 0 blocked)\n  values <- gen\n",
+      "1 ─ gen   2 instances  seed  ✔ fresh\n2 ─ slow   1 instance        ✘ stale   ← gen\n",
     )
     const mermaid = await cli(dir, ["graph", "--expand", "--format", "mermaid"])
     expect(mermaid.stdout).toBe(
