@@ -82,15 +82,52 @@ interface SplitSummaryFile {
   readonly groups: Record<"A" | "B", { label: string; all: { pairs: number; users: number }; train: { pairs: number }; eval: { pairs: number } }>
 }
 
-/** A table of group sizes per split, so confounds in size stay visible next to the verdicts. */
+/** Pairs cut to `model.max_length`, per split and group, from the eval and weight-stats outputs. */
+const truncation = (inputs: Readonly<Record<string, ReadonlyArray<UpstreamInstance>>>) => {
+  const evalTruncated = new Map<string, number>()
+  for (const instance of inputs["evals"] ?? []) {
+    const key = `${instance.matrix["split"]}|${instance.matrix["group"]}`
+    // Every method and seed evaluates the same pairs, so one instance per group is enough.
+    if (!evalTruncated.has(key)) evalTruncated.set(key, readJson<EvalFile>(instance, "eval.json").truncated)
+  }
+  const trainTruncated = new Map<string, { truncated: number; pairs: number }>()
+  for (const instance of inputs["weights"] ?? []) {
+    const stats = readJson<{ truncated: number; pairs: number }>(instance, "stats.json")
+    trainTruncated.set(`${instance.matrix["split"]}|${instance.matrix["group"]}`, stats)
+  }
+  return { evalTruncated, trainTruncated }
+}
+
+/**
+ * A table of group sizes per split, so confounds in size stay visible next
+ * to the verdicts, with how many pairs lost tokens to `model.max_length`.
+ */
 const dataSection = (inputs: Readonly<Record<string, ReadonlyArray<UpstreamInstance>>>): string => {
+  const { evalTruncated, trainTruncated } = truncation(inputs)
   const rows = (inputs["splits"] ?? []).map((instance) => {
     const s = readJson<SplitSummaryFile>(instance, "summary.json")
-    const cell = (g: "A" | "B") =>
-      `${s.groups[g].label}: ${s.groups[g].all.users} users, ${s.groups[g].all.pairs} pairs (train ${s.groups[g].train.pairs}, eval ${s.groups[g].eval.pairs})`
+    const cell = (g: "A" | "B") => {
+      const group = s.groups[g]
+      const scored = trainTruncated.get(`${s.name}|${g}`)
+      const cut = [
+        `${evalTruncated.get(`${s.name}|${g}`) ?? "?"} of ${group.eval.pairs} eval pairs`,
+        scored === undefined ? undefined : `${scored.truncated} of ${scored.pairs} scored train pairs`,
+      ].filter((part) => part !== undefined)
+      return `${group.label}: ${group.all.users} users, ${group.all.pairs} pairs (train ${group.train.pairs}, eval ${group.eval.pairs}); truncated: ${cut.join(", ")}`
+    }
     return `| ${s.name} | ${cell("A")} | ${cell("B")} |`
   })
-  return ["", "## Data", "", "| split | group A | group B |", "| --- | --- | --- |", ...rows, ""].join("\n")
+  return [
+    "",
+    "## Data",
+    "",
+    "Group sizes after the split rules and the partition, and how many pairs were cut to `model.max_length` tokens.",
+    "",
+    "| split | group A | group B |",
+    "| --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n")
 }
 
 export default defineStage({
