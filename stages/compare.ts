@@ -99,7 +99,7 @@ const truncation = (inputs: Readonly<Record<string, ReadonlyArray<UpstreamInstan
 }
 
 /**
- * A table of group sizes per split, so confounds in size stay visible next
+ * Renders the group sizes per split, so confounds in size stay visible next
  * to the verdicts, with how many pairs lost tokens to `model.max_length`.
  */
 const dataSection = (inputs: Readonly<Record<string, ReadonlyArray<UpstreamInstance>>>): string => {

@@ -40,8 +40,13 @@ interface LoadedModel {
 const loadBase = async (params: Readonly<Record<string, unknown>>): Promise<LoadedModel> => {
   const path = params["model.path"]
   if (path === null || path === undefined || path === "") {
-    const preset = String(params["model.preset"] ?? "small")
-    const model = createPreset(preset as "small", Number(params["model.seed"] ?? 0))
+    const preset = params["model.preset"]
+    if (preset === null || preset === undefined || preset === "") {
+      throw new Error(
+        "model.path is not set and model.preset is null, so there is no reference model; pass a checkpoint with --set model.path=PATH",
+      )
+    }
+    const model = createPreset(String(preset) as "small", Number(params["model.seed"] ?? 0))
     return { model, info: { kind: "preset", checkpoint: null, tokenizer: null, checkpointSha256: {} } }
   }
   if (typeof path !== "string" || !existsSync(path)) {

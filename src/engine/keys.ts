@@ -74,11 +74,15 @@ export const diffKeyInputs = (before: KeyInputs, after: KeyInputs): Array<string
   const reasons: Array<string> = []
   if (before.format !== after.format) reasons.push(`cache format changed (${before.format} -> ${after.format})`)
   if (before.module !== after.module) reasons.push(`module changed (${before.module} -> ${after.module})`)
-  reasons.push(...diffRecords("param", before.params, after.params, true))
-  reasons.push(...diffRecords("code", before.code.files, after.code.files, false))
-  reasons.push(...diffRecords("package", before.code.packages, after.code.packages, true))
-  reasons.push(...diffRecords("file", before.deps, after.deps, false))
-  reasons.push(...diffRecords("fact", before.facts, after.facts, true))
+  // A loop, not push(...list): a dep folder with 100,000 files overflows the call stack when spread.
+  const add = (list: ReadonlyArray<string>) => {
+    for (const reason of list) reasons.push(reason)
+  }
+  add(diffRecords("param", before.params, after.params, true))
+  add(diffRecords("code", before.code.files, after.code.files, false))
+  add(diffRecords("package", before.code.packages, after.code.packages, true))
+  add(diffRecords("file", before.deps, after.deps, false))
+  add(diffRecords("fact", before.facts, after.facts, true))
   const upstreamBefore: Record<string, unknown> = {}
   const upstreamAfter: Record<string, unknown> = {}
   for (const list of Object.values(before.upstream)) for (const u of list) upstreamBefore[u.instance] = u.outputs

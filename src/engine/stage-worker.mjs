@@ -1,6 +1,6 @@
 // Long-lived child process that runs stage instances one after another for
 // the pooled executor. The parent sends { type: "run", module, context, cwd };
-// this process answers with "progress" and "log" messages and ends each job
+// this process replies with "progress" and "log" messages and ends each job
 // with "done" or "failed", then waits for the next job. Reusing the process
 // saves loading effect, tsx and tfjs (about 1-2 s) for every instance.
 import * as Cause from "effect/Cause"
