@@ -90,7 +90,8 @@ export const withFileLock = async <A>(lockPath: string, body: () => Promise<A>, 
 
 /**
  * Merges entries into the lock on disk: `set` replaces entries, `remove`
- * drops them, and `keep` (when given) drops every instance not in it.
+ * drops them, `keep` (when given) drops every instance not in it, and
+ * `keepStages` (when given) drops every instance of a stage not in it.
  */
 export const updateLock = async (
   path: string,
@@ -98,6 +99,7 @@ export const updateLock = async (
     readonly set?: Readonly<Record<string, LockEntry>>
     readonly remove?: ReadonlyArray<string>
     readonly keep?: ReadonlySet<string>
+    readonly keepStages?: ReadonlySet<string>
   },
 ): Promise<LockFile> =>
   withFileLock(`${path}.writing`, async () => {
@@ -105,6 +107,10 @@ export const updateLock = async (
     const instances: Record<string, LockEntry> = { ...current.instances, ...change.set }
     for (const id of change.remove ?? []) delete instances[id]
     if (change.keep !== undefined) for (const id of Object.keys(instances)) if (!change.keep.has(id)) delete instances[id]
+    if (change.keepStages !== undefined) {
+      // Instance ids read `stage[...]` or `stage`.
+      for (const id of Object.keys(instances)) if (!change.keepStages.has(id.replace(/\[.*$/, ""))) delete instances[id]
+    }
     const next: LockFile = { version: LOCK_VERSION, instances }
     const text = serializeLock(next)
     const before = existsSync(path) ? readFileSync(path, "utf8") : undefined

@@ -339,7 +339,9 @@ export const runPipeline = (
     const finish = Effect.gen(function* () {
       if (options.writeLock !== false && options.frozen !== true && Object.keys(lockEntries).length > 0) {
         yield* Effect.promise(() =>
-          updateLock(project.lockPath, { set: lockEntries, keep: new Set(project.plan.instances.map((i) => i.id)) }),
+          // Entries of other matrix values (another profile, a --set run, a removed seed) stay, so a
+          // one-off run does not make `pipe gc` delete the main build; only removed stages are dropped.
+          updateLock(project.lockPath, { set: lockEntries, keepStages: new Set(project.plan.instances.map((i) => i.stage.name)) }),
         )
       }
       yield* Effect.promise(() => project.store.statCache.save())

@@ -141,6 +141,19 @@ describe("incremental runs", () => {
     expect(run.events.find((e) => e.type === "instance-started")).toMatchObject({ reason: "cache entry missing (invalidated or removed by gc)" })
   })
 
+  it("keeps lock entries a one-off run does not define", async () => {
+    const dir = smallProject()
+    await runIn(dir)
+    const fullLock = JSON.parse(readText(dir, "pipeline.lock")) as { instances: Record<string, unknown> }
+    expect(Object.keys(fullLock.instances).sort()).toEqual([...GEN, "sum"])
+    await runIn(dir, { project: { sets: ["seeds=[42]"] } })
+    const lock = JSON.parse(readText(dir, "pipeline.lock")) as { instances: Record<string, unknown> }
+    expect(Object.keys(lock.instances)).toContain("gen[seed=456]")
+    const back = await runIn(dir)
+    expect(back.ran).toEqual([])
+    expect(sorted(back.cached)).toEqual([...GEN, "sum"])
+  })
+
   it("re-runs exactly the instances a profile or --set changes", async () => {
     const dir = smallProject()
     await runIn(dir)
