@@ -62,6 +62,13 @@ const buildBundle = async () => {
   renameSync(`${bundleMeta}.${process.pid}.tmp`, bundleMeta)
 }
 
+// A closed pipe on stdout (`pipe status | head`) ends the command quietly, as
+// other command-line tools do, instead of an unhandled EPIPE stack trace.
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(0)
+  throw error
+})
+
 let cli
 try {
   if (!bundleIsFresh()) await buildBundle()

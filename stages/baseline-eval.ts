@@ -13,6 +13,7 @@ import { prefAccuracy } from "../src/ml/train.js"
 import { attempt, writeJson } from "./lib/effect.js"
 import { loadReference, mlFacts, mlResources, startBackend } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
+import { numberParam } from "./lib/params.js"
 import { contextLength, parseMethod, trainFromReference, trainingMetrics } from "./lib/training.js"
 
 export default defineStage({
@@ -30,7 +31,7 @@ export default defineStage({
       const run = yield* attempt(() => trainFromReference(ctx, reference, pool.train, pool.eval, method, seed))
       const acc = yield* attempt(() => {
         const encoded = encodePairs(reference.tokenizer!, pool.eval, contextLength(ctx, reference))
-        return prefAccuracy(run.policy, reference, encoded.pairs, Number(ctx.params["train.beta"]))
+        return prefAccuracy(run.policy, reference, encoded.pairs, numberParam(ctx.params, "train.beta", { above: 0 }))
       })
       yield* attempt(() =>
         writeJson(join(ctx.outDir, "baseline.json"), {

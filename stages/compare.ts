@@ -10,6 +10,7 @@ import { dirname, join } from "node:path"
 import { defineStage, type UpstreamInstance } from "../src/engine/stage.js"
 import { renderReportFiles, type ReportInput, type SeedResult, type WeightStats } from "../src/report/index.js"
 import { attempt } from "./lib/effect.js"
+import { numberParam } from "./lib/params.js"
 
 interface EvalFile {
   readonly correct: number
@@ -137,9 +138,9 @@ export default defineStage({
       const files = yield* attempt(() =>
         renderReportFiles(input, {
           thresholds: {
-            match: Number(ctx.params["verdict.match"]),
-            lean: Number(ctx.params["verdict.lean"]),
-            equalPp: Number(ctx.params["verdict.equal_pp"]),
+            match: numberParam(ctx.params, "verdict.match", { min: 0, max: 1 }),
+            lean: numberParam(ctx.params, "verdict.lean", { min: 0, max: 1 }),
+            equalPp: numberParam(ctx.params, "verdict.equal_pp", { min: 0 }),
           },
         }),
       )

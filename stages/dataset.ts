@@ -3,13 +3,15 @@
  * and write them as one normalised pair file for the split, reference and
  * baseline stages.
  *
- * `data.format`: `demo` (the embedded generated dataset; `data.path` unused),
+ * `data.format`: `auto` (demo without `data.path`, PRISM for a folder,
+ * JSONL pairs or HH-RLHF detected by its fields for a file), `demo` (the
+ * embedded generated dataset; `data.path` unused),
  * `prism` (a folder with survey.jsonl and conversations.jsonl or
  * utterances.jsonl), `pairs` (JSONL `{prompt, chosen, rejected, ...}`) or
  * `hh-rlhf` (Anthropic transcripts), plain or gzip.
  */
 import { Effect } from "effect"
-import { statSync, writeFileSync } from "node:fs"
+import { existsSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import {
   loadDemo,
@@ -26,6 +28,14 @@ import { attempt, writeJson } from "./lib/effect.js"
 const FORMATS = ["demo", "prism", "pairs", "hh-rlhf"] as const
 type DataFormat = (typeof FORMATS)[number]
 
+/** Resolves `auto`: no path is the demo, a folder is PRISM, a file is JSONL pairs (HH-RLHF detected by its fields). */
+const resolveFormat = (format: unknown, path: unknown): DataFormat | "auto-file" => {
+  if (format !== "auto") return format as DataFormat
+  if (path === null || path === undefined || path === "") return "demo"
+  if (typeof path === "string" && existsSync(path) && statSync(path).isDirectory()) return "prism"
+  return "auto-file"
+}
+
 interface Loaded {
   readonly pairs: PreferencePair[]
   readonly counts: Record<string, number>
@@ -33,7 +43,7 @@ interface Loaded {
   readonly details: Record<string, unknown>
 }
 
-const requirePath = (path: unknown, format: DataFormat): string => {
+const requirePath = (path: unknown, format: string): string => {
   if (typeof path !== "string" || path === "") {
     throw new Error(`data.format is ${format} but data.path is not set; pass it with --set data.path=PATH`)
   }
@@ -46,9 +56,9 @@ const requirePath = (path: unknown, format: DataFormat): string => {
 }
 
 const load = (params: Readonly<Record<string, unknown>>): Loaded => {
-  const format = params["data.format"] as DataFormat
-  if (!FORMATS.includes(format)) {
-    throw new Error(`data.format must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`)
+  const format = resolveFormat(params["data.format"], params["data.path"])
+  if (format !== "auto-file" && !FORMATS.includes(format)) {
+    throw new Error(`data.format must be one of auto, ${FORMATS.join(", ")}, got ${JSON.stringify(params["data.format"])}; fix it in pipeline.yaml or with --set data.format=...`)
   }
   const prismOptions = {
     pairing: (params["data.pairing"] ?? "within-model") as PrismPairing,
@@ -66,9 +76,10 @@ const load = (params: Readonly<Record<string, unknown>>): Loaded => {
       const result = loadPrismDir(requirePath(params["data.path"], format), prismOptions)
       return { pairs: result.pairs, counts: result.counts, dropped: result.dropped, details: { origin: result.origin } }
     }
+    case "auto-file":
     case "pairs":
     case "hh-rlhf": {
-      const result = loadPairsFile(requirePath(params["data.path"], format), format)
+      const result = loadPairsFile(requirePath(params["data.path"], "pairs"), format === "auto-file" ? "auto" : format)
       return {
         pairs: result.pairs,
         counts: result.counts,

@@ -13,6 +13,7 @@ import { prefAccuracy } from "../src/ml/train.js"
 import { attempt, writeJson } from "./lib/effect.js"
 import { loadModel, loadReference, mlFacts, startBackend } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
+import { numberParam } from "./lib/params.js"
 import { contextLength } from "./lib/training.js"
 
 export default defineStage({
@@ -31,7 +32,7 @@ export default defineStage({
       const evalPairs = yield* attempt(() => readPairFile(upstreamFile(ctx.inputs, "split", `${group}.eval.jsonl`)))
       const result = yield* attempt(() => {
         const encoded = encodePairs(reference.tokenizer!, evalPairs, contextLength(ctx, reference))
-        const acc = prefAccuracy(policy, reference, encoded.pairs, Number(ctx.params["train.beta"]))
+        const acc = prefAccuracy(policy, reference, encoded.pairs, numberParam(ctx.params, "train.beta", { above: 0 }))
         return { acc, truncated: encoded.truncated }
       })
       yield* attempt(() =>

@@ -21,6 +21,7 @@ import { trainLanguageModel } from "../src/ml/train.js"
 import { attempt, writeJson } from "./lib/effect.js"
 import { mlFacts, mlResources, saveModel, sha256File, startBackend, type ReferenceInfo } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
+import { numberParam } from "./lib/params.js"
 
 const findLlamaTokenizer = (binPath: string, explicit: unknown): string => {
   if (typeof explicit === "string" && explicit !== "") return explicit
@@ -82,8 +83,10 @@ export default defineStage({
       yield* ctx.log(`backend: ${backend.reason}`)
       const base = yield* attempt(() => loadBase(ctx.params))
       const model = base.model
-      const steps = Number(ctx.params["reference.steps"] ?? 0)
-      const maxLength = Math.min(Number(ctx.params["model.max_length"]), model.config.maxLength)
+      const steps = yield* attempt(() => numberParam(ctx.params, "reference.steps", { integer: true, min: 0 }))
+      const maxLength = yield* attempt(() =>
+        Math.min(numberParam(ctx.params, "model.max_length", { integer: true, min: 2 }), model.config.maxLength),
+      )
       let losses: number[] = []
       let sequences = 0
       if (steps > 0) {
@@ -109,8 +112,8 @@ export default defineStage({
         const result = yield* attempt(() =>
           trainLanguageModel(model, encoded, {
             steps,
-            lr: Number(ctx.params["reference.lr"]),
-            batch: Number(ctx.params["reference.batch"]),
+            lr: numberParam(ctx.params, "reference.lr", { above: 0 }),
+            batch: numberParam(ctx.params, "reference.batch", { integer: true, min: 1 }),
             seed: Number(ctx.params["model.seed"] ?? 0),
             onProgress: (m) => {
               Effect.runSync(ctx.progress({ step: m.step, total: m.steps, phase: "lm", metrics: { loss: m.loss } }))

@@ -13,6 +13,7 @@ import { wpoWeights } from "../src/ml/train.js"
 import { attempt, writeJson } from "./lib/effect.js"
 import { loadReference, mlFacts, startBackend } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
+import { numberParam } from "./lib/params.js"
 import { contextLength } from "./lib/training.js"
 
 const QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
@@ -54,10 +55,12 @@ export default defineStage({
       yield* attempt(() => startBackend(ctx.facts))
       const { model: reference } = yield* attempt(() => loadReference(ctx.inputs, { trainable: false }))
       const all = yield* attempt(() => readPairFile(upstreamFile(ctx.inputs, "split", `${group}.train.jsonl`)))
-      const maxPairs = Number(ctx.params["weights.max_pairs"])
+      const maxPairs = yield* attempt(() => numberParam(ctx.params, "weights.max_pairs", { integer: true, min: 1 }))
       const pairs: PreferencePair[] =
         all.length > maxPairs ? createRng("weight-stats", String(ctx.matrix["split"]), group).shuffle(all).slice(0, maxPairs) : all
-      const clamp = ctx.params["train.clamp"] === null ? Infinity : Number(ctx.params["train.clamp"] ?? 1)
+      const clamp = yield* attempt(() =>
+        ctx.params["train.clamp"] === null ? Infinity : numberParam(ctx.params, "train.clamp", { above: 0 }),
+      )
       const result = yield* attempt(() => {
         if (pairs.length === 0) throw new Error(`${ctx.instance}: group ${group} has no training pairs`)
         const encoded = encodePairs(reference.tokenizer!, pairs, contextLength(ctx, reference))

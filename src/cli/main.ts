@@ -318,7 +318,7 @@ const statusCommand: CommandSpec = {
       io.stdout(`${state.kind === "stale" ? "stale  " : "blocked"}   ${instance.id}\n`)
       for (const reason of state.reasons) io.stdout(`          - ${reason}\n`)
     }
-    io.stdout(`${wanted.length} instances: ${counts.fresh} fresh, ${counts.stale} stale, ${counts.blocked} waiting on stale upstream\n`)
+    io.stdout(`${wanted.length} instance${wanted.length === 1 ? "" : "s"}: ${counts.fresh} fresh, ${counts.stale} stale, ${counts.blocked} waiting on stale upstream\n`)
     return EXIT.ok
   },
 }

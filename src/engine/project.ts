@@ -256,7 +256,7 @@ export class Project {
   async staleReasons(instance: Instance, key: string, inputs: KeyInputs, lock: LockFile, problems: ReadonlyArray<string>): Promise<Array<string>> {
     if (problems.length > 0) return [...problems]
     const entry = lock.instances[instance.id]
-    if (entry === undefined) return ["never built (no entry in pipeline.lock)"]
+    if (entry === undefined) return ["never built: no entry in pipeline.lock"]
     if (entry.key === key) return ["cache entry missing (invalidated or removed by gc)"]
     const previous = await this.store.readManifest(entry.key)
     if (previous === undefined) return ["inputs changed since the last build (its manifest is no longer in the store)"]

@@ -25,7 +25,9 @@ export const mlResources = (
 
 /** Activates the backend named by the stage's facts and checks that tfjs really runs on it. */
 export const startBackend = async (facts: Readonly<Record<string, string>>): Promise<BackendInfo> => {
-  const info = await initBackend({ backend: facts["backend"] })
+  // Force only what the user forced, so the logged reason says why this backend runs.
+  const forced = process.env["PIPE_BACKEND"] || undefined
+  const info = await initBackend(forced === undefined ? {} : { backend: forced })
   if (info.name !== facts["backend"]) {
     throw new Error(`the cache key was computed for backend ${facts["backend"]}, but ${info.name} is running`)
   }

@@ -8,6 +8,7 @@ import type { StageContext } from "../../src/engine/stage.js"
 import { encodePairs } from "../../src/ml/data.js"
 import type { Model } from "../../src/ml/model.js"
 import { trainPreference, type TrainResult } from "../../src/ml/train.js"
+import { numberParam } from "./params.js"
 
 export const METHODS = ["dpo", "wpo"] as const
 export type Method = (typeof METHODS)[number]
@@ -26,7 +27,7 @@ export interface TrainingRun {
 
 /** Effective context: `model.max_length`, capped by what the model supports. */
 export const contextLength = (ctx: StageContext, model: Model): number =>
-  Math.min(Number(ctx.params["model.max_length"]), model.config.maxLength)
+  Math.min(numberParam(ctx.params, "model.max_length", { integer: true, min: 2 }), model.config.maxLength)
 
 /**
  * Trains a copy of `reference` on `trainPairs` with DPO or WPO (`train.*`
@@ -46,21 +47,21 @@ export const trainFromReference = (
   const train = encodePairs(tokenizer, trainPairs, maxLength)
   const evaluation = encodePairs(tokenizer, evalPairs, maxLength)
   const policy = reference.clone({ trainable: true })
-  const steps = Number(ctx.params["train.steps"])
+  const steps = numberParam(ctx.params, "train.steps", { integer: true, min: 0 })
   let lastEval: number | undefined
   const result = trainPreference({
     policy,
     reference,
     pairs: train.pairs,
     method,
-    beta: Number(ctx.params["train.beta"]),
-    lr: Number(ctx.params["train.lr"]),
-    batch: Number(ctx.params["train.batch"]),
+    beta: numberParam(ctx.params, "train.beta", { above: 0 }),
+    lr: numberParam(ctx.params, "train.lr", { above: 0 }),
+    batch: numberParam(ctx.params, "train.batch", { integer: true, min: 1 }),
     steps,
     seed,
-    clamp: ctx.params["train.clamp"] === null ? Infinity : Number(ctx.params["train.clamp"] ?? 1),
+    clamp: ctx.params["train.clamp"] === null ? Infinity : numberParam(ctx.params, "train.clamp", { above: 0 }),
     evalPairs: evaluation.pairs,
-    evalEvery: Number(ctx.params["eval.every"] ?? 0),
+    evalEvery: numberParam(ctx.params, "eval.every", { integer: true, min: 0 }),
     onEval: (point) => {
       lastEval = point.prefAcc
     },
