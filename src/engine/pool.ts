@@ -1,7 +1,8 @@
 /**
- * The pooled local executor: like `localExecutor` it runs each stage
- * instance in a child process, but it keeps idle processes and reuses them
- * for later instances of the same run. Loading effect, tsx and tfjs costs
+ * The local executor: runs each stage instance in a child process
+ * (`stage-worker.mjs`), so heavy stages use their own core and a crash or a
+ * native-library exit cannot take the engine down. It keeps idle processes
+ * and reuses them for later instances of the same run. Loading effect, tsx and tfjs costs
  * about 1-2 s per process on a 2-core machine, which dominated short
  * instances. A process that failed a job, or whose job was interrupted, is
  * killed and never reused, so a broken state cannot leak into the next job.
