@@ -20,7 +20,16 @@ export const parseWhere = (plan: Plan, items: ReadonlyArray<string>): Where => {
         message: `--where ${item}: no stage has a matrix axis "${key}"${didYouMean(key, axes)}; axes: ${[...axes].sort().join(", ") || "(none)"}`,
       })
     }
-    ;(where[key] ??= []).push(...item.slice(eq + 1).split(",").map((v) => v.trim()))
+    const values = item.slice(eq + 1).split(",").map((v) => v.trim())
+    const known = new Set(plan.instances.filter((i) => Object.prototype.hasOwnProperty.call(i.matrix, key)).map((i) => String(i.matrix[key])))
+    for (const value of values) {
+      if (!known.has(value)) {
+        throw new UsageError({
+          message: `--where ${item}: no instance has ${key}=${value}; values of ${key}: ${[...known].sort().join(", ")}${didYouMean(value, known)}`,
+        })
+      }
+    }
+    ;(where[key] ??= []).push(...values)
   }
   return where
 }

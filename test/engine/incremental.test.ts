@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, utim
 import { join } from "node:path"
 import { Project } from "../../src/engine/project.js"
 import { invalidate } from "../../src/engine/maintenance.js"
-import { selectInstances } from "../../src/engine/select.js"
+import { parseWhere, selectInstances } from "../../src/engine/select.js"
 import { makeProject, readText, removeProjects, runIn, writeText } from "./helpers.js"
 
 afterAll(removeProjects)
@@ -183,5 +183,14 @@ describe("incremental runs", () => {
     const project = await Project.open({ file: join(dir, "pipeline.yaml") })
     expect(selectInstances(project.plan, ["gen[seed=456]"]).map((i) => i.id)).toEqual(["gen[seed=456]"])
     expect(selectInstances(project.plan, ["gen"]).map((i) => i.id)).toEqual(GEN)
+  })
+
+  it("rejects a --where value no instance has", async () => {
+    const dir = smallProject()
+    const project = await Project.open({ file: join(dir, "pipeline.yaml") })
+    expect(() => parseWhere(project.plan, ["seed=999"])).toThrow(
+      "--where seed=999: no instance has seed=999; values of seed: 42, 456",
+    )
+    expect(parseWhere(project.plan, ["seed=42,456"])).toEqual({ seed: ["42", "456"] })
   })
 })
