@@ -96,7 +96,15 @@ export default defineStage({
       const loaded = yield* attempt(() => load(ctx.params))
       if (loaded.pairs.length === 0) {
         return yield* attempt(() => {
-          throw new Error(`the dataset has no usable pairs (dropped: ${JSON.stringify(loaded.dropped)}); check data.path and data.format`)
+          const source = ctx.params["data.path"] ?? "the generated demo data"
+          const survey =
+            (loaded.dropped["user_not_in_survey"] ?? 0) > 0
+              ? "; pairs were left out because their users are missing from survey.jsonl, so check that the survey file is complete"
+              : ""
+          throw new Error(
+            `${String(source)} (data.format ${String(ctx.params["data.format"])}) gave no usable pairs; ` +
+              `left out by reason: ${JSON.stringify(loaded.dropped)}${survey}`,
+          )
         })
       }
       yield* attempt(() => {
