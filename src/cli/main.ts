@@ -133,6 +133,23 @@ const chooseRenderer = async (args: ParsedArgs, io: Io): Promise<Renderer> => {
 }
 
 /**
+ * Evaluates every stage's `facts` hook for the instances a run needs, before
+ * anything runs. Facts depend on params only, and a hook may reject bad
+ * params (a non-numeric `--set train.steps`), so a bad value is a usage error
+ * (exit 2) up front instead of a failure after the upstream stages built.
+ */
+const checkFacts = async (project: Project, targets: ReadonlyArray<Instance>): Promise<void> => {
+  for (const instance of upstreamClosure(project.plan, targets)) {
+    try {
+      await project.facts(instance)
+    } catch (error) {
+      if (error instanceof EngineError || error instanceof UsageError) throw error
+      throw new UsageError({ message: `${instance.id}: ${error instanceof Error ? error.message : String(error)}` })
+    }
+  }
+}
+
+/**
  * Draws the graph in layers with fresh/stale marks (src/ui/graph.ts), cut to
  * the terminal width; undefined when the UI module cannot load, so the
  * caller falls back to the engine's plain listing.
@@ -233,6 +250,7 @@ Options:
     const project = await openProject(args)
     const { targets, where } = resolveTargets(project, args)
     const jobs = parseJobs(args)
+    await checkFacts(project, targets)
     if (flag(args, "dry-run")) return dryRun(project, targets, where, flag(args, "force"), io)
     return withRenderer(args, io, async (onEvent) => {
       const exit = await runInterruptible(

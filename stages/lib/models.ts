@@ -11,11 +11,37 @@ import { Model } from "../../src/ml/model.js"
 import { readSafetensors, writeSafetensors } from "../../src/ml/safetensors.js"
 import { ByteTokenizer, type Tokenizer } from "../../src/ml/tokenizer.js"
 import { upstreamFile } from "./pairs.js"
+import { numberParam, type NumberRule } from "./params.js"
 
-/** The tensor backend the stage will run on: it changes results bit for bit, so it is part of the key. */
-export const mlFacts = (): Readonly<Record<string, string>> => ({
-  backend: detectBackendKind(process.env["PIPE_BACKEND"] || undefined),
-})
+/** Rules of the numeric params that training stages read; `null` means the param may also be null. */
+const PARAM_RULES: ReadonlyArray<readonly [string, NumberRule, boolean]> = [
+  ["model.max_length", { integer: true, min: 2 }, false],
+  ["reference.steps", { integer: true, min: 0 }, false],
+  ["reference.lr", { above: 0 }, false],
+  ["reference.batch", { integer: true, min: 1 }, false],
+  ["train.steps", { integer: true, min: 0 }, false],
+  ["train.batch", { integer: true, min: 1 }, false],
+  ["train.beta", { above: 0 }, false],
+  ["train.lr", { above: 0 }, false],
+  ["train.clamp", { above: 0 }, true],
+  ["eval.every", { integer: true, min: 0 }, false],
+  ["weights.max_pairs", { integer: true, min: 1 }, false],
+]
+
+/**
+ * Returns the tensor backend the stage will run on: it changes results bit
+ * for bit, so it is part of the key. The engine calls this in its own process
+ * before anything runs, so it also checks the numeric params the stage reads:
+ * a bad `--set` fails at once instead of after the upstream stages built.
+ */
+export const mlFacts = (params: Readonly<Record<string, unknown>>): Readonly<Record<string, string>> => {
+  for (const [name, rule, nullable] of PARAM_RULES) {
+    if (!(name in params)) continue
+    if (nullable && params[name] === null) continue
+    numberParam(params, name, rule)
+  }
+  return { backend: detectBackendKind(process.env["PIPE_BACKEND"] || undefined) }
+}
 
 /** A training instance holds the `gpu` slot when its backend runs on a GPU, so `-j` does not oversubscribe it. */
 export const mlResources = (

@@ -60,6 +60,13 @@ describe("study pipeline incrementality", () => {
     expect(result.code, result.stdout + result.stderr).toBe(0)
   })
 
+  it("rejects a bad numeric param before running", async () => {
+    const result = await project.pipe("run", "compare", "--json", "--set", "train.steps=abc")
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('param train.steps must be an integer >= 0, got "abc"')
+    expect(ranIds(result)).toEqual([])
+  })
+
   it("changing train.beta reruns training, evals and compare only", async () => {
     const result = await project.pipe("run", "compare", "--json", "--set", "train.beta=0.2")
     expect(result.code, result.stderr).toBe(0)
