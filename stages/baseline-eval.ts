@@ -8,31 +8,30 @@ import { Effect } from "effect"
 import { join } from "node:path"
 import { buildPool, partitionOptionsFromParams } from "../src/data/index.js"
 import { defineStage } from "../src/engine/stage.js"
-import { encodePairs } from "../src/ml/data.js"
-import { prefAccuracy } from "../src/ml/train.js"
 import { attempt, writeJson } from "./lib/effect.js"
-import { loadReference, mlFacts, mlResources, startBackend } from "./lib/models.js"
+import { mlFacts, mlResources } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
-import { numberParam } from "./lib/params.js"
-import { contextLength, parseMethod, trainFromReference, trainingMetrics } from "./lib/training.js"
+import { prepareTraining, trainFromReference, trainingMetrics } from "./lib/training.js"
 
 export default defineStage({
   facts: mlFacts,
   resources: mlResources,
   run: (ctx) =>
     Effect.gen(function* () {
-      const method = yield* attempt(() => parseMethod(ctx.matrix["method"]))
-      const seed = Number(ctx.matrix["seed"])
-      yield* attempt(() => startBackend(ctx.facts))
-      const { model: reference } = yield* attempt(() => loadReference(ctx.inputs, { trainable: false }))
+      const { method, seed, reference } = yield* prepareTraining(ctx)
       const pool = yield* attempt(() =>
         buildPool(readPairFile(upstreamFile(ctx.inputs, "dataset", "pairs.jsonl")), partitionOptionsFromParams(ctx.params)),
       )
       const run = yield* attempt(() => trainFromReference(ctx, reference, pool.train, pool.eval, method, seed))
-      const acc = yield* attempt(() => {
-        const encoded = encodePairs(reference.tokenizer!, pool.eval, contextLength(ctx, reference))
-        return prefAccuracy(run.policy, reference, encoded.pairs, numberParam(ctx.params, "train.beta", { above: 0 }))
-      })
+      // The learning curve ends with pref_acc of the final policy on the pooled eval pairs.
+      const final = run.result.curve.at(-1)
+      if (final === undefined) {
+        return yield* attempt(() => {
+          throw new Error(`${ctx.instance}: training recorded no pref_acc; the pooled eval set is empty`)
+        })
+      }
+      const total = pool.eval.length
+      const acc = { accuracy: final.prefAcc, correct: Math.round(final.prefAcc * total), total }
       yield* attempt(() =>
         writeJson(join(ctx.outDir, "baseline.json"), {
           ...trainingMetrics(run, { instance: ctx.instance, matrix: ctx.matrix, pool: pool.summary }),

@@ -3,12 +3,12 @@
  * and write them as one normalised pair file for the split, reference and
  * baseline stages.
  *
- * `data.format`: `auto` (demo without `data.path`, PRISM for a folder,
- * JSONL pairs or HH-RLHF detected by its fields for a file), `demo` (the
- * embedded generated dataset; `data.path` unused),
- * `prism` (a folder with survey.jsonl and conversations.jsonl or
- * utterances.jsonl), `pairs` (JSONL `{prompt, chosen, rejected, ...}`) or
- * `hh-rlhf` (Anthropic transcripts), plain or gzip.
+ * `data.format` is one of: `auto`, which picks the demo without a
+ * `data.path`, PRISM for a folder and JSONL (HH-RLHF detected by its fields)
+ * for a file; `demo`, the embedded generated dataset (`data.path` unused);
+ * `prism`, a folder with survey.jsonl and conversations.jsonl or
+ * utterances.jsonl; `pairs`, JSONL `{prompt, chosen, rejected, ...}`; or
+ * `hh-rlhf`, Anthropic transcripts. JSONL files may be plain or gzip.
  */
 import { Effect } from "effect"
 import { existsSync, statSync, writeFileSync } from "node:fs"

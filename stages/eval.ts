@@ -1,8 +1,8 @@
 /**
  * Stage `eval` (method × split × group × seed): pref_acc of a trained policy
- * on its group's held-out eval pairs (implicit reward of the chosen response
- * strictly above the rejected one's; ties count as wrong), plus the learning
- * curve recorded during training.
+ * on its group's held-out eval pairs, plus the learning curve recorded during
+ * training. A pair counts as correct when the implicit reward of the chosen
+ * response is strictly above the rejected one's, so ties count as wrong.
  */
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"

@@ -8,20 +8,17 @@ import { Effect } from "effect"
 import { join } from "node:path"
 import { defineStage } from "../src/engine/stage.js"
 import { attempt, writeJson } from "./lib/effect.js"
-import { loadReference, mlFacts, mlResources, saveModel, startBackend } from "./lib/models.js"
+import { mlFacts, mlResources, saveModel } from "./lib/models.js"
 import { readPairFile, upstreamFile } from "./lib/pairs.js"
-import { parseMethod, trainFromReference, trainingMetrics } from "./lib/training.js"
+import { prepareTraining, trainFromReference, trainingMetrics } from "./lib/training.js"
 
 export default defineStage({
   facts: mlFacts,
   resources: mlResources,
   run: (ctx) =>
     Effect.gen(function* () {
-      const method = yield* attempt(() => parseMethod(ctx.matrix["method"]))
+      const { method, seed, reference } = yield* prepareTraining(ctx)
       const group = String(ctx.matrix["group"])
-      const seed = Number(ctx.matrix["seed"])
-      yield* attempt(() => startBackend(ctx.facts))
-      const { model: reference } = yield* attempt(() => loadReference(ctx.inputs, { trainable: false }))
       const trainPairs = yield* attempt(() => readPairFile(upstreamFile(ctx.inputs, "split", `${group}.train.jsonl`)))
       const evalPairs = yield* attempt(() => readPairFile(upstreamFile(ctx.inputs, "split", `${group}.eval.jsonl`)))
       const run = yield* attempt(() => trainFromReference(ctx, reference, trainPairs, evalPairs, method, seed))

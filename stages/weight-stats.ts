@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { join } from "node:path"
-import { createRng, type PreferencePair } from "../src/data/index.js"
+import { createRng, quantile, type PreferencePair } from "../src/data/index.js"
 import { defineStage } from "../src/engine/stage.js"
 import { encodePairs } from "../src/ml/data.js"
 import { wpoWeights } from "../src/ml/train.js"
@@ -18,14 +18,6 @@ import { contextLength } from "./lib/training.js"
 
 const QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
 const BINS = 20
-
-/** Quantile by linear interpolation between order statistics (NumPy's default). */
-export const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
-  const position = (sorted.length - 1) * q
-  const low = Math.floor(position)
-  const high = Math.ceil(position)
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low)
-}
 
 const summarise = (weights: ReadonlyArray<number>) => {
   const sorted = [...weights].sort((a, b) => a - b)
@@ -68,8 +60,9 @@ export default defineStage({
       })
       const bySource = new Map<string, number[]>()
       pairs.forEach((pair, i) => {
-        const key = pair.source
-        bySource.set(key, [...(bySource.get(key) ?? []), result.weights[i]!])
+        const weights = bySource.get(pair.source)
+        if (weights === undefined) bySource.set(pair.source, [result.weights[i]!])
+        else weights.push(result.weights[i]!)
       })
       const stats = {
         instance: ctx.instance,

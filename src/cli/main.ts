@@ -151,8 +151,8 @@ const checkFacts = async (project: Project, targets: ReadonlyArray<Instance>): P
 
 /**
  * Draws the graph in layers with fresh/stale marks (src/ui/graph.ts), cut to
- * the terminal width; undefined when the UI module cannot load, so the
- * caller falls back to the engine's plain listing.
+ * the terminal width. Returns undefined when the UI module cannot load, so
+ * the caller falls back to the engine's plain listing.
  */
 const drawGraph = async (graph: Awaited<ReturnType<typeof buildGraph>>, expand: boolean, io: Io): Promise<string | undefined> => {
   try {

@@ -120,7 +120,8 @@ export interface NumberStats {
   readonly max: number
 }
 
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
+/** Returns the q-quantile of sorted values by linear interpolation between order statistics (NumPy's default). */
+export const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
   const at = (sorted.length - 1) * q
   const low = Math.floor(at)
   const high = Math.ceil(at)

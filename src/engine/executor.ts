@@ -1,7 +1,7 @@
 /**
- * Where stage instances run. The default is the pooled executor in
- * `pool.ts` (child processes reused within a run); `inlineExecutor` runs
- * stages on the main thread for benchmarks.
+ * The executor interface for stage instances. The default implementation is
+ * the pooled executor in `pool.ts`, which reuses child processes within a run.
+ * `inlineExecutor` runs stages on the main thread for benchmarks.
  */
 import { pathToFileURL } from "node:url"
 import * as Data from "effect/Data"

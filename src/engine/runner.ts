@@ -340,7 +340,7 @@ export const runPipeline = (
       if (options.writeLock !== false && options.frozen !== true && Object.keys(lockEntries).length > 0) {
         yield* Effect.promise(() =>
           // Entries of other matrix values (another profile, a --set run, a removed seed) stay, so a
-          // one-off run does not make `pipe gc` delete the main build; only removed stages are dropped.
+          // one-off run does not make `pipe gc` delete the main build. Only removed stages are dropped.
           updateLock(project.lockPath, { set: lockEntries, keepStages: new Set(project.plan.instances.map((i) => i.stage.name)) }),
         )
       }

@@ -76,7 +76,7 @@ export interface StageDefinition {
     params: Readonly<Record<string, unknown>>,
   ) => Readonly<Record<string, string>>
   /**
-   * Named resource slots this instance holds while running (e.g. `{ gpu: 1 }`),
+   * Named resource slots this instance takes while running (e.g. `{ gpu: 1 }`),
    * given its params and facts. Slots are limited by `resources:` in `pipeline.yaml`.
    */
   readonly resources?: (

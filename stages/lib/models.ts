@@ -43,7 +43,7 @@ export const mlFacts = (params: Readonly<Record<string, unknown>>): Readonly<Rec
   return { backend: detectBackendKind(process.env["PIPE_BACKEND"] || undefined) }
 }
 
-/** A training instance holds the `gpu` slot when its backend runs on a GPU, so `-j` does not oversubscribe it. */
+/** Returns `{ gpu: 1 }` when the backend runs on a GPU, so `-j` never puts two training instances on one device. */
 export const mlResources = (
   _params: Readonly<Record<string, unknown>>,
   facts: Readonly<Record<string, string>>,
@@ -51,7 +51,7 @@ export const mlResources = (
 
 /** Activates the backend named by the stage's facts and checks that tfjs really runs on it. */
 export const startBackend = async (facts: Readonly<Record<string, string>>): Promise<BackendInfo> => {
-  // Force only what the user forced, so the logged reason says why this backend runs.
+  // Force only what the user forced, so the logged reason explains why this backend runs.
   const forced = process.env["PIPE_BACKEND"] || undefined
   const info = await initBackend(forced === undefined ? {} : { backend: forced })
   if (info.name !== facts["backend"]) {
@@ -60,7 +60,7 @@ export const startBackend = async (facts: Readonly<Record<string, string>>): Pro
   return info
 }
 
-/** What the reference stage writes to `reference.json`. */
+/** The contents of the reference stage's `reference.json`. */
 export interface ReferenceInfo {
   /** `preset` (trained here), `llama2c` or `huggingface` (a checkpoint, possibly fine-tuned here). */
   readonly kind: "preset" | "llama2c" | "huggingface"

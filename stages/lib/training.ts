@@ -4,10 +4,12 @@
  */
 import { Effect } from "effect"
 import type { PreferencePair } from "../../src/data/index.js"
-import type { StageContext } from "../../src/engine/stage.js"
+import type { StageContext, StageError } from "../../src/engine/stage.js"
 import { encodePairs } from "../../src/ml/data.js"
 import type { Model } from "../../src/ml/model.js"
 import { trainPreference, type TrainResult } from "../../src/ml/train.js"
+import { attempt } from "./effect.js"
+import { loadReference, startBackend } from "./models.js"
 import { numberParam } from "./params.js"
 
 export const METHODS = ["dpo", "wpo"] as const
@@ -17,6 +19,22 @@ export const parseMethod = (value: unknown): Method => {
   if (value === "dpo" || value === "wpo") return value
   throw new Error(`unknown method ${JSON.stringify(value)} in the matrix; methods must be dpo or wpo`)
 }
+
+/**
+ * Reads the instance's method and seed, starts the backend its key was
+ * computed for and loads the frozen reference policy: the common start of
+ * `train` and `baseline-eval`.
+ */
+export const prepareTraining = (
+  ctx: StageContext,
+): Effect.Effect<{ readonly method: Method; readonly seed: number; readonly reference: Model }, StageError> =>
+  Effect.gen(function* () {
+    const method = yield* attempt(() => parseMethod(ctx.matrix["method"]))
+    const seed = Number(ctx.matrix["seed"])
+    yield* attempt(() => startBackend(ctx.facts))
+    const { model: reference } = yield* attempt(() => loadReference(ctx.inputs, { trainable: false }))
+    return { method, seed, reference }
+  })
 
 export interface TrainingRun {
   readonly policy: Model
@@ -74,7 +92,7 @@ export const trainFromReference = (
   return { policy, result, truncated: { train: train.truncated, eval: evaluation.truncated } }
 }
 
-/** The metrics file of a training run: per-step series, the learning curve and run facts. */
+/** Builds the metrics file of a training run: per-step series, the learning curve and run facts. */
 export const trainingMetrics = (run: TrainingRun, extra: Record<string, unknown>): Record<string, unknown> => {
   const m = run.result.metrics
   return {
